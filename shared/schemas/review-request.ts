@@ -1,0 +1,137 @@
+/**
+ * ReviewRequest: the state machine input an agent sends. The one source of truth for its shape;
+ * `docs/schemas/review-request.schema.json` is generated from it for agents not written in TypeScript.
+ */
+import { z } from 'zod';
+import { InvalidRequestError } from '../errors.ts';
+import { summarizeIssues } from './issues.ts';
+import { JsonValue } from './json.ts';
+
+export const KINDS = ['approval', 'disambiguation', 'verification', 'escalation', 'correction'] as const;
+export const Kind = z.enum(KINDS);
+export type Kind = z.infer<typeof Kind>;
+
+export const FallbackPolicy = z.enum(['deny', 'approve', 'escalate', 'hold']);
+export type FallbackPolicy = z.infer<typeof FallbackPolicy>;
+
+const Text = (max: number) => z.string().trim().min(1).max(max);
+
+export const Risk = z.object({
+  /** Free-form class such as "financial", "data-deletion", "read-only"; the deployment marks which are low. */
+  class: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'use lowercase letters, digits and dashes, e.g. "financial"'),
+  reversible: z.boolean(),
+});
+
+export const PlanStep = z
+  .object({ current: z.number().int().min(1), total: z.number().int().min(1) })
+  .refine((p) => p.current <= p.total, { message: 'current must not exceed total', path: ['current'] });
+
+const common = {
+  agent: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'use letters, digits, ".", "_" or "-"'),
+  /** Why the agent wants this; shown first on the card. */
+  reason: Text(2000),
+  planStep: PlanStep.optional(),
+  /** A short summary of the relevant context, not a transcript. */
+  context: Text(2000).optional(),
+  risk: Risk,
+  /** The agent's confidence in its proposal, 0 to 1. Drives auto-approval and disambiguation routing. */
+  confidence: z.number().min(0).max(1).optional(),
+  /** Name of a reviewer group from the deployment config. Agents name a group, never an address. */
+  reviewerGroup: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'name a reviewer group from the deployment config'),
+  /** Time box in seconds; defaults to the group's defaultTtlSeconds and may not exceed its maxTtlSeconds. */
+  ttlSeconds: z.number().int().min(60).max(7 * 86400).optional(),
+  /** What happens if nobody decides in time. */
+  fallback: FallbackPolicy.default('deny'),
+  /** Same agent + key → same request and the same decision, across executions. */
+  idempotencyKey: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'use 1-128 printable ASCII characters, no spaces').optional(),
+};
+
+export const ActionName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/, 'use an identifier such as "refund" or "crm.update_contact"');
+
+export const ProposedAction = z.object({
+  name: ActionName,
+  args: z.record(z.string().min(1).max(128), JsonValue),
+});
+export type ProposedAction = z.infer<typeof ProposedAction>;
+
+export const ApprovalRequest = z.object({
+  kind: z.literal('approval'),
+  ...common,
+  action: ProposedAction,
+});
+
+export const OptionId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'use letters, digits, "_" or "-"');
+export const ChoiceOption = z.object({ id: OptionId, label: Text(200), detail: Text(500).optional() });
+export type ChoiceOption = z.infer<typeof ChoiceOption>;
+
+export const DisambiguationRequest = z.object({
+  kind: z.literal('disambiguation'),
+  ...common,
+  question: Text(1000),
+  /** The agent's candidate interpretations, best first. */
+  options: z
+    .array(ChoiceOption)
+    .min(2, 'offer at least two options')
+    .max(10)
+    .refine((o) => new Set(o.map((x) => x.id)).size === o.length, 'option ids must be unique'),
+});
+
+export const Draft = z.object({
+  channel: z.enum(['email', 'post', 'report', 'message', 'other']),
+  title: Text(300).optional(),
+  body: Text(20000),
+  audience: Text(300).optional(),
+});
+export type Draft = z.infer<typeof Draft>;
+
+export const VerificationRequest = z.object({
+  kind: z.literal('verification'),
+  ...common,
+  draft: Draft,
+});
+
+export const EscalationRequest = z.object({
+  kind: z.literal('escalation'),
+  ...common,
+  task: z.object({
+    summary: Text(1000),
+    /** What the agent tried and why it gave up. */
+    attempts: Text(4000).optional(),
+  }),
+});
+
+export const CorrectionRequest = z.object({
+  kind: z.literal('correction'),
+  ...common,
+  output: z.object({
+    /** The agent's id for the output that was sent (message id, ticket id). */
+    id: z.string().min(1).max(256),
+    content: Text(20000),
+    sentAt: z.iso.datetime().optional(),
+  }),
+  /** What the reporter says is wrong with it. */
+  issue: Text(2000).optional(),
+});
+
+export const ReviewRequest = z.discriminatedUnion('kind', [
+  ApprovalRequest,
+  DisambiguationRequest,
+  VerificationRequest,
+  EscalationRequest,
+  CorrectionRequest,
+]);
+export type ReviewRequest = z.infer<typeof ReviewRequest>;
+export type ReviewRequestInput = z.input<typeof ReviewRequest>;
+
+/** Validate untrusted input; the error lists every zod issue with its path (e.g. `action.args`). */
+export function parseReviewRequest(input: unknown): ReviewRequest {
+  const result = ReviewRequest.safeParse(input);
+  if (!result.success) {
+    const issues = summarizeIssues(result.error.issues);
+    throw new InvalidRequestError(
+      `Invalid ReviewRequest: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+      issues,
+    );
+  }
+  return result.data;
+}

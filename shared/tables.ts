@@ -1,0 +1,30 @@
+/**
+ * Table layouts. The stack (infra/), the local stack (local/) and the data access code (shared/store/)
+ * all read these, so a key or index is named in one place.
+ */
+export const REQUESTS = {
+  partitionKey: 'requestId',
+  /** Sparse: only PENDING rows carry `pendingGroup`, so the index is the live queue, oldest first. */
+  pendingIndex: { name: 'pending-by-age', partitionKey: 'pendingGroup', sortKey: 'createdAt' },
+  ttlAttribute: 'purgeAt',
+} as const;
+
+export const DECISION_LOG = {
+  partitionKey: 'requestId',
+  /** `${at}#${seq}` : events of one request in order; seq breaks ties within a millisecond. */
+  sortKey: 'eventKey',
+  /** Sparse indexes: only final-decision events (`decided`, `expired`, `corrected`) carry these keys. */
+  byAgentIndex: { name: 'decisions-by-agent', partitionKey: 'agent', sortKey: 'at' },
+  byActionIndex: { name: 'decisions-by-action', partitionKey: 'actionType', sortKey: 'at' },
+  /** `day` is the UTC date, YYYY-MM-DD: a time window is a few Queries, never a Scan. */
+  byDayIndex: { name: 'decisions-by-day', partitionKey: 'day', sortKey: 'at' },
+  ttlAttribute: 'purgeAt',
+} as const;
+
+export type IndexDef = { name: string; partitionKey: string; sortKey: string };
+export const REQUESTS_INDEXES: readonly IndexDef[] = [REQUESTS.pendingIndex];
+export const DECISION_LOG_INDEXES: readonly IndexDef[] = [
+  DECISION_LOG.byAgentIndex,
+  DECISION_LOG.byActionIndex,
+  DECISION_LOG.byDayIndex,
+];
