@@ -1,0 +1,41 @@
+/**
+ * Payloads between the state machine, the Scheduler and the functions. The state machine definition
+ * (infra/) builds these with JSONPath; the functions validate them with these schemas.
+ */
+import { z } from 'zod';
+import { Decision } from './decision.ts';
+
+/** Route task payload: the raw agent input plus the execution's identity. */
+export const RouteEvent = z.object({
+  input: z.unknown(),
+  executionArn: z.string().min(1),
+  startedAt: z.string().min(1),
+});
+export type RouteEvent = z.infer<typeof RouteEvent>;
+
+/** Route result: either a policy already decided, or a person must review. */
+export const RouteResult = z.discriminatedUnion('route', [
+  z.object({ route: z.literal('decided'), requestId: z.string(), decision: Decision }),
+  z.object({ route: z.literal('review'), requestId: z.string(), request: z.unknown() }),
+]);
+export type RouteResult = z.infer<typeof RouteResult>;
+
+/** Human-review task payload (lambda:invoke.waitForTaskToken). */
+export const RequestTaskEvent = z.object({
+  requestId: z.string().min(1),
+  request: z.unknown(),
+  taskToken: z.string().min(1),
+  executionArn: z.string().min(1),
+});
+export type RequestTaskEvent = z.infer<typeof RequestTaskEvent>;
+
+/**
+ * Expire function input. `expire` and `renotify` come from one-time schedules; `backstop` from the
+ * state machine's Catch on States.Timeout.
+ */
+export const ExpireEvent = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('expire'), requestId: z.string(), tier: z.number().int().min(1), round: z.number().int().min(1) }),
+  z.object({ action: z.literal('renotify'), requestId: z.string(), tier: z.number().int().min(1), round: z.number().int().min(1) }),
+  z.object({ action: z.literal('backstop'), requestId: z.string() }),
+]);
+export type ExpireEvent = z.infer<typeof ExpireEvent>;
