@@ -1,0 +1,59 @@
+/**
+ * The reviewer's POST body (application/x-www-form-urlencoded). The review page renders these field
+ * names and the respond handler parses them with this schema: one source of truth for both.
+ */
+import { z } from 'zod';
+import { InvalidRequestError } from '../errors.ts';
+import { summarizeIssues } from './issues.ts';
+
+/** Prefix of the per-argument inputs of an approval's "modify" choice: `arg.amount_usd`. */
+export const ARG_FIELD_PREFIX = 'arg.';
+
+const Reason = z.string().trim().min(1, 'say why').max(2000);
+const Comment = z.string().trim().max(2000).optional();
+/** The round the page was rendered for; a form from an earlier round (before an escalation) is stale. */
+const Round = z.coerce.number().int().min(1);
+
+export const ResponseForm = z.discriminatedUnion('choice', [
+  z.object({ choice: z.literal('approve'), round: Round, comment: Comment }),
+  z.object({ choice: z.literal('deny'), round: Round, reason: Reason, comment: Comment }),
+  /** Approval: edited `arg.*` fields; verification: `draftTitle` / `draftBody`. */
+  z.object({
+    choice: z.literal('modify'),
+    round: Round,
+    comment: Comment,
+    args: z.record(z.string(), z.string()).optional(),
+    draftTitle: z.string().max(300).optional(),
+    draftBody: z.string().trim().min(1).max(20000).optional(),
+  }),
+  z.object({ choice: z.literal('escalate'), round: Round, comment: Comment }),
+  z.object({ choice: z.literal('answer'), round: Round, option: z.string().min(1).max(64), comment: Comment }),
+  z.object({ choice: z.literal('resolve'), round: Round, result: z.string().trim().min(1, 'describe what you did').max(4000), comment: Comment }),
+  z.object({
+    choice: z.literal('correct'),
+    round: Round,
+    correctedOutput: z.string().trim().min(1, 'give the corrected output').max(20000),
+    category: z.enum(['factual', 'tone', 'policy', 'format', 'incomplete', 'other']),
+    comment: Comment,
+  }),
+]);
+export type ResponseForm = z.infer<typeof ResponseForm>;
+export type Choice = ResponseForm['choice'];
+export const CORRECTION_CATEGORIES = ['factual', 'tone', 'policy', 'format', 'incomplete', 'other'] as const;
+
+/** Parse decoded form fields; `arg.*` fields are gathered into `args`. */
+export function parseResponseForm(fields: Record<string, string>): ResponseForm {
+  const args: Record<string, string> = {};
+  const rest: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (key.startsWith(ARG_FIELD_PREFIX)) args[key.slice(ARG_FIELD_PREFIX.length)] = value;
+    else rest[key] = value === '' && key !== 'reason' && key !== 'result' && key !== 'correctedOutput' ? undefined : value;
+  }
+  if (Object.keys(args).length > 0) rest.args = args;
+  const result = ResponseForm.safeParse(rest);
+  if (!result.success) {
+    const issues = summarizeIssues(result.error.issues);
+    throw new InvalidRequestError(`Invalid response: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
+  }
+  return result.data;
+}
