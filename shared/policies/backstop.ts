@@ -1,0 +1,18 @@
+/**
+ * The Step Functions task timeout: a backstop that only fires if every time box, escalation and hold
+ * has run out and the expiry schedules still did not end the request.
+ */
+import type { DeploymentConfig, ReviewerGroup } from '../schemas/config.ts';
+import { longestClosedSeconds } from './business-hours.ts';
+
+/** Longest a request of this group can legitimately stay open: all tiers (escalate) or a hold and its re-notified round. */
+export function longestLifeSeconds(group: ReviewerGroup): number {
+  const throughEveryTier = group.tiers.length * group.maxTtlSeconds;
+  const throughHold = group.businessHours ? 2 * group.maxTtlSeconds + longestClosedSeconds(group.businessHours) : group.maxTtlSeconds;
+  return Math.max(throughEveryTier, throughHold);
+}
+
+export function backstopSeconds(config: DeploymentConfig): number {
+  const longest = Math.max(...Object.values(config.reviewerGroups).map(longestLifeSeconds));
+  return longest + config.backstopGraceSeconds;
+}
