@@ -38,6 +38,11 @@ export interface StoredRequest {
   decision?: Decision;
   /** When SendTaskSuccess was accepted; missing on a DECIDED row means the resume must be retried. */
   resumedAt?: string;
+  /**
+   * Set by whoever is sending SendTaskSuccess right now (the decision write claims it), so concurrent
+   * callers do not resume twice; released on a transient failure, considered abandoned once stale.
+   */
+  resumeClaimedAt?: string;
   /** Escalation history for the card: tier names and when each began. */
   history?: { tier: number; tierName: string; at: string; why: string }[];
   purgeAt?: number;
