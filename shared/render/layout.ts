@@ -1,0 +1,110 @@
+/**
+ * The page shell shared by the review, status and error pages: one inline stylesheet (the respond handler's
+ * CSP allows inline styles and nothing else), fluid down to 375 px, large tap targets, light and dark.
+ */
+import type { Card, Fact } from './card.ts';
+import { html, raw, type HtmlValue, type SafeHtml } from './html.ts';
+
+const STYLE = `
+:root{color-scheme:light dark;--fg:#1c2128;--muted:#59636e;--bg:#f5f6f8;--card:#fff;--line:#d8dce2;--ok:#1a7f4b;--no:#b42318;--info:#2459b3;--wait:#9a6700}
+@media (prefers-color-scheme:dark){:root{--fg:#e6e8eb;--muted:#a0a9b4;--bg:#14171b;--card:#1d2126;--line:#353b43;--ok:#3fb97a;--no:#f07167;--info:#78a6f0;--wait:#d9a53c}}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;-webkit-text-size-adjust:100%}
+main{max-width:42rem;margin:0 auto;padding:1rem .75rem 2rem}
+.card{background:var(--card);border:1px solid var(--line);border-radius:12px;padding:1rem 1.1rem;margin:0 0 1rem}
+.kind{margin:0;font-size:.8rem;font-weight:600;letter-spacing:.06em;text-transform:uppercase;color:var(--muted)}
+h1{font-size:1.4rem;line-height:1.25;margin:.2rem 0 .5rem}
+h2{font-size:1.1rem;margin:0 0 .5rem}
+p{margin:.5rem 0}
+.muted{color:var(--muted);font-size:.9rem}
+dl{display:grid;grid-template-columns:minmax(5rem,9rem) 1fr;gap:.4rem 1rem;margin:.75rem 0 0}
+dt{color:var(--muted)}
+dd{margin:0;min-width:0;overflow-wrap:anywhere}
+.long{white-space:pre-wrap;background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:.5rem .65rem;max-height:28rem;overflow:auto}
+code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.9em}
+table{border-collapse:collapse;width:100%;margin:.75rem 0 0}
+th,td{text-align:left;vertical-align:top;padding:.35rem .5rem;border-top:1px solid var(--line);overflow-wrap:anywhere}
+th{font-weight:600;width:35%}
+td pre{margin:0;white-space:pre-wrap;font:inherit}
+.caption{text-align:left}
+.spaced{margin-top:1rem}
+ol,ul{padding-left:1.25rem;margin:.5rem 0}
+.notice{border-left:4px solid var(--info);background:var(--card);padding:.75rem 1rem;border-radius:8px;margin:0 0 1rem}
+.tone-approved{border-left:6px solid var(--ok)}
+.tone-denied{border-left:6px solid var(--no)}
+.tone-waiting{border-left:6px solid var(--wait)}
+.tone-neutral{border-left:6px solid var(--info)}
+form{margin:0}
+.actions{display:grid;gap:.75rem}
+button{font:inherit;font-weight:600;width:100%;min-height:48px;padding:.65rem 1rem;border-radius:10px;border:1px solid var(--line);background:var(--card);color:var(--fg);cursor:pointer;text-align:center}
+button.primary{background:var(--ok);border-color:var(--ok);color:#fff}
+button.danger{background:var(--no);border-color:var(--no);color:#fff}
+button .detail{display:block;font-weight:400;font-size:.9rem;color:inherit;opacity:.85}
+button:focus-visible,summary:focus-visible,input:focus-visible,textarea:focus-visible,select:focus-visible{outline:3px solid var(--info);outline-offset:2px}
+details{border:1px solid var(--line);border-radius:10px}
+summary{min-height:48px;padding:.7rem 1rem;cursor:pointer;font-weight:600}
+details form{padding:0 1rem 1rem}
+label{display:block;font-weight:600;margin:.75rem 0 .25rem}
+.hint{font-weight:400;color:var(--muted)}
+input[type=text],textarea,select{width:100%;font:inherit;padding:.6rem;border:1px solid var(--line);border-radius:8px;background:var(--bg);color:var(--fg)}
+textarea{min-height:6rem;resize:vertical}
+form button{margin-top:.75rem}
+footer{color:var(--muted);font-size:.8rem;text-align:center;margin-top:1.5rem}
+@media (max-width:20rem){dl{grid-template-columns:1fr;gap:.1rem}dt{margin-top:.5rem}th{width:auto}}
+`;
+
+export function page(title: string, body: HtmlValue): string {
+  return html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<meta name="robots" content="noindex, nofollow">
+<title>${title}</title>
+<style>${raw(STYLE)}</style>
+</head>
+<body>
+<main>
+${body}
+</main>
+</body>
+</html>
+`.value;
+}
+
+export function factList(facts: readonly Fact[]): SafeHtml {
+  if (facts.length === 0) return html``;
+  return html`<dl>${facts.map((f) => html`<dt>${f.label}</dt><dd${f.long ? raw(' class="long"') : ''}>${f.value}</dd>`)}</dl>`;
+}
+
+export function notice(text: string | undefined): SafeHtml {
+  return text ? html`<p class="notice" role="alert">${text}</p>` : html``;
+}
+
+/**
+ * The card itself: heading, lead sentence, facts, the approval's argument table, history, and (when
+ * `showOptions`) a disambiguation's options; the review page shows those as answer buttons instead.
+ */
+export function cardSection(card: Card, headingId: string, showOptions: boolean): SafeHtml {
+  const args = card.args?.length
+    ? html`<table><caption class="muted caption">Arguments</caption><tbody>${card.args.map(
+        (a) => html`<tr><th scope="row"><code>${a.name}</code></th><td><pre class="mono">${a.display}</pre></td></tr>`,
+      )}</tbody></table>`
+    : '';
+  const history = card.history.length
+    ? html`<h2 class="spaced">History</h2><ul>${card.history.map((h) => html`<li>${h}</li>`)}</ul>`
+    : '';
+  const options =
+    showOptions && card.options
+      ? html`<h2 class="spaced">Options</h2><ol>${card.options.map((o) => html`<li>${o.label}${o.detail ? html`<br><span class="muted">${o.detail}</span>` : ''}</li>`)}</ol>`
+      : '';
+  return html`<article class="card" aria-labelledby="${headingId}">
+<h1 id="${headingId}">${card.heading}</h1>
+<p>${card.lead}</p>
+${factList(card.facts)}
+${args}
+${options}
+${history}
+</article>`;
+}

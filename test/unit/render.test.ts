@@ -1,0 +1,619 @@
+import { describe, expect, it } from 'vitest';
+import { ReviewerGroup } from '#shared/schemas/config.ts';
+import type { Decision } from '#shared/schemas/decision.ts';
+import { ReviewRequest, type ReviewRequestInput } from '#shared/schemas/review-request.ts';
+import { parseResponseForm } from '#shared/schemas/response-form.ts';
+import type { StoredRequest } from '#shared/store/model.ts';
+import { renderErrorPage, renderReviewEmail, renderReviewPage, renderStatusPage } from '#shared/render/index.ts';
+
+// ---------- fixtures ----------
+
+const group = ReviewerGroup.parse({
+  tiers: [
+    { name: 'support leads', members: ['lead@example.com', 'lead2@example.com'] },
+    { name: 'support managers', members: ['manager@example.com'] },
+  ],
+  timeZone: 'Europe/London',
+});
+const NOW = new Date('2025-06-03T13:03:00Z'); // 14:03 in London
+const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAW-task-token-that-must-never-leak';
+const LINK = 'https://review.example.com/r/r0123456789abcdef01234567?a=lead%40example.com&e=1748960000&k=k1&s=Zm9vYmFy';
+
+const base = {
+  agent: 'customer-support-agent',
+  reason: 'customer reported defective product, attached photos confirm',
+  planStep: { current: 3, total: 4 },
+  context: 'customer has 6 prior orders, no prior refunds',
+  risk: { class: 'financial', reversible: false },
+  reviewerGroup: 'support-leads',
+};
+
+const approval: ReviewRequestInput = {
+  kind: 'approval',
+  ...base,
+  action: { name: 'refund', args: { order_id: 'O-9421', amount_usd: 350 } },
+};
+
+function stored(input: ReviewRequestInput, overrides: Partial<StoredRequest> = {}): StoredRequest {
+  const request = ReviewRequest.parse(input);
+  return {
+    requestId: 'r0123456789abcdef01234567',
+    status: 'PENDING',
+    kind: request.kind,
+    agent: request.agent,
+    actionType: request.kind,
+    reviewerGroup: request.reviewerGroup,
+    fallback: request.fallback,
+    request,
+    tier: 1,
+    round: 1,
+    createdAt: '2025-06-03T13:00:00.000Z',
+    expiresAt: '2025-06-03T13:30:00.000Z',
+    ttlSeconds: 1800,
+    executionArn: 'arn:aws:states:us-east-1:123456789012:execution:hitl:exec-1',
+    taskToken: TOKEN,
+    pendingGroup: request.reviewerGroup,
+    ...overrides,
+  };
+}
+
+function decision(overrides: Partial<Decision>): Decision {
+  return {
+    requestId: 'r0123456789abcdef01234567',
+    kind: 'approval',
+    outcome: 'approved',
+    decidedBy: 'lead@example.com',
+    tier: 1,
+    requestedAt: '2025-06-03T13:00:00.000Z',
+    decidedAt: '2025-06-03T13:02:00.000Z',
+    latencyMs: 120_000,
+    ...overrides,
+  };
+}
+
+// ---------- a small HTML reader: enough to check structure without a DOM ----------
+
+interface Tag {
+  name: string;
+  attrs: Record<string, string>;
+  attrNames: string[];
+}
+
+const ENTITIES: Record<string, string> = { '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'", '&#96;': '`', '&amp;': '&' };
+const decode = (s: string) => s.replace(/&(lt|gt|quot|#39|#96|amp);/g, (e) => ENTITIES[e] ?? e);
+
+function tags(doc: string): Tag[] {
+  const out: Tag[] = [];
+  for (const m of doc.matchAll(/<([a-zA-Z][a-zA-Z0-9]*)((?:[^>"']|"[^"]*"|'[^']*')*)>/g)) {
+    const attrs: Record<string, string> = {};
+    const attrNames: string[] = [];
+    for (const a of (m[2] ?? '').matchAll(/([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g)) {
+      const name = (a[1] ?? '').toLowerCase();
+      attrNames.push(name);
+      attrs[name] = decode(a[2] ?? a[3] ?? a[4] ?? '');
+    }
+    out.push({ name: (m[1] ?? '').toLowerCase(), attrs, attrNames });
+  }
+  return out;
+}
+
+/** Visible text and form values, entities decoded. */
+function textOf(doc: string): string {
+  const noStyle = doc.replace(/<style>[\s\S]*?<\/style>/g, '');
+  const values = tags(noStyle)
+    .map((t) => t.attrs.value)
+    .filter((v): v is string => v !== undefined);
+  return `${decode(noStyle.replace(/<[^>]*>/g, ' '))}\n${values.join('\n')}`;
+}
+
+const ALLOWED_TAGS = new Set(
+  'html head meta title style body main section article footer div h1 h2 p dl dt dd table caption tbody tr th td pre code ul ol li span br form input label textarea select option button details summary a'.split(
+    ' ',
+  ),
+);
+
+/** No script, no event handler, no tag we did not write, no URL we did not put there. */
+function expectInert(doc: string, urls: { link?: string; formAction?: string } = {}): void {
+  expect(doc).not.toMatch(/<script/i);
+  expect(doc).not.toMatch(/<img/i);
+  expect(doc).not.toMatch(/<\/textarea>\s*<script/i);
+  for (const t of tags(doc)) {
+    expect(ALLOWED_TAGS.has(t.name), `unexpected <${t.name}>`).toBe(true);
+    for (const name of t.attrNames) expect(name.startsWith('on'), `event handler ${name} on <${t.name}>`).toBe(false);
+    if (t.name === 'a') expect(t.attrs.href).toBe(urls.link);
+    if (t.name === 'form') expect(t.attrs.action).toBe(urls.formAction);
+    expect(t.attrs.src).toBeUndefined();
+  }
+  // Every < in the document opens one of the tags above: nothing was smuggled in unescaped.
+  const opened = (doc.replace(/<style>[\s\S]*?<\/style>/, '').match(/<(?!\/|!doctype)/gi) ?? []).length;
+  expect(opened).toBe(tags(doc.replace(/<style>[\s\S]*?<\/style>/, '')).length);
+}
+
+interface SubmittedForm {
+  action: string;
+  method: string;
+  fields: Record<string, string>;
+  required: string[];
+  buttonText: string;
+}
+
+/** What a browser would post for each form on the page (selects take their first option). */
+function forms(doc: string): SubmittedForm[] {
+  return [...doc.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/g)].map((m) => {
+    const formTag = tags(`<form${m[1]}>`)[0] as Tag;
+    const inner = m[2] ?? '';
+    const fields: Record<string, string> = {};
+    const required: string[] = [];
+    for (const t of tags(inner)) {
+      if (t.name === 'input' && t.attrs.name) fields[t.attrs.name] = t.attrs.value ?? '';
+      if ((t.name === 'input' || t.name === 'textarea' || t.name === 'select') && 'required' in t.attrs) required.push(t.attrs.name as string);
+    }
+    for (const ta of inner.matchAll(/<textarea\b([^>]*)>\n?([\s\S]*?)<\/textarea>/g)) {
+      fields[(tags(`<textarea${ta[1]}>`)[0] as Tag).attrs.name as string] = decode(ta[2] ?? '');
+    }
+    for (const sel of inner.matchAll(/<select\b([^>]*)>([\s\S]*?)<\/select>/g)) {
+      const first = tags(sel[2] ?? '').find((t) => t.name === 'option');
+      fields[(tags(`<select${sel[1]}>`)[0] as Tag).attrs.name as string] = first?.attrs.value ?? '';
+    }
+    const button = /<button\b[^>]*>([\s\S]*?)<\/button>/.exec(inner);
+    return {
+      action: formTag.attrs.action ?? '',
+      method: formTag.attrs.method ?? '',
+      fields,
+      required,
+      buttonText: decode((button?.[1] ?? '').replace(/<[^>]*>/g, ' ')).replace(/\s+/g, ' ').trim(),
+    };
+  });
+}
+
+function reviewPage(row: StoredRequest, extra: { canEscalate?: boolean; notice?: string; approver?: string } = {}): string {
+  return renderReviewPage({
+    request: row,
+    group,
+    now: NOW,
+    approver: extra.approver ?? 'lead@example.com',
+    formAction: LINK,
+    canEscalate: extra.canEscalate ?? true,
+    notice: extra.notice,
+  });
+}
+
+// ---------- the card ----------
+
+describe('review card', () => {
+  it('shows every field of the lesson card for an approval', () => {
+    const page = reviewPage(stored(approval));
+    const text = textOf(page).replace(/\s+/g, ' ');
+    expect(text).toContain('Approval needed');
+    expect(text).toContain('customer-support-agent');
+    expect(text).toContain('refund(order_id="O-9421", amount_usd=350)');
+    expect(text).toContain('customer reported defective product, attached photos confirm');
+    expect(text).toContain('Plan step 3 of 4');
+    expect(text).toContain('customer has 6 prior orders, no prior refunds');
+    expect(text).toContain('financial · irreversible');
+    expect(text).toContain('expires in 27 min (14:30 Europe/London)');
+    expect(text).toContain('waiting 3 min');
+    expect(text).toContain('support leads (tier 1 of 2)');
+    expect(text).toContain('Reviewing as lead@example.com');
+    expect(page).toMatch(/<title>Approval needed: customer-support-agent<\/title>/);
+    expect(page).toContain('<meta name="viewport" content="width=device-width, initial-scale=1">');
+  });
+
+  it('lists every argument in a table, objects as JSON', () => {
+    const page = reviewPage(stored({ ...approval, action: { name: 'crm.update', args: { id: 7, tags: ['vip', 'eu'], active: false, note: null } } }));
+    const rows = [...page.matchAll(/<tr><th scope="row"><code>([^<]*)<\/code><\/th><td><pre class="mono">([\s\S]*?)<\/pre><\/td><\/tr>/g)].map((m) => [
+      m[1],
+      decode(m[2] ?? '').replace(/\s+/g, ''),
+    ]);
+    expect(rows).toEqual([
+      ['id', '7'],
+      ['tags', '["vip","eu"]'],
+      ['active', 'false'],
+      ['note', 'null'],
+    ]);
+  });
+
+  it('shows time passed when the time box is over', () => {
+    const text = textOf(reviewPage(stored(approval, { expiresAt: '2025-06-03T12:59:00.000Z' })));
+    expect(text).toContain('expired 4 min ago (13:59 Europe/London)');
+  });
+
+  it('shows the escalation history', () => {
+    const row = stored(approval, {
+      tier: 2,
+      round: 2,
+      history: [
+        { tier: 1, tierName: 'support leads', at: '2025-06-03T12:00:00.000Z', why: 'requested' },
+        { tier: 2, tierName: 'support managers', at: '2025-06-03T12:30:00.000Z', why: 'No decision from support leads within 30 min' },
+      ],
+    });
+    const text = textOf(reviewPage(row, { approver: 'manager@example.com', canEscalate: false })).replace(/\s+/g, ' ');
+    expect(text).toContain('Sent to support leads at 13:00 Europe/London');
+    expect(text).toContain('Escalated to support managers at 13:30 Europe/London: No decision from support leads within 30 min');
+    expect(text).toContain('support managers (tier 2 of 2)');
+  });
+
+  it.each([
+    [
+      { kind: 'disambiguation', ...base, question: 'Which order did the customer mean?', options: [{ id: 'o1', label: 'Order O-9421', detail: 'blue kettle' }, { id: 'o2', label: 'Order O-9377' }] },
+      ['Answer needed', 'Which order did the customer mean?', 'Order O-9421', 'blue kettle', 'Order O-9377'],
+    ],
+    [
+      { kind: 'verification', ...base, draft: { channel: 'email', title: 'Your refund', body: 'Dear Jane,\nyour refund is on its way.', audience: 'jane@example.org' } },
+      ['Review needed', 'email to jane@example.org', 'Your refund', 'Dear Jane,', 'your refund is on its way.'],
+    ],
+    [
+      { kind: 'escalation', ...base, task: { summary: 'Customer wants to cancel a custom order', attempts: 'Checked policy; custom orders need a manager' } },
+      ['Task handed over', 'Customer wants to cancel a custom order', 'Checked policy; custom orders need a manager'],
+    ],
+    [
+      { kind: 'correction', ...base, output: { id: 'msg-77', content: 'Your order ships Monday.', sentAt: '2025-06-03T10:00:00Z' }, issue: 'It ships Tuesday' },
+      ['Correction needed', 'msg-77', 'Your order ships Monday.', 'It ships Tuesday'],
+    ],
+  ].map(([input, expected]) => [(input as ReviewRequestInput).kind, input, expected]) as [string, ReviewRequestInput, string[]][])(
+    'shows what a %s reviewer needs',
+    (_kind, input, expected) => {
+      const text = textOf(reviewPage(stored(input)));
+      for (const e of expected) expect(text).toContain(e);
+      expect(text).toContain('3 of 4');
+      expect(text).toContain('expires in 27 min');
+    },
+  );
+});
+
+// ---------- the forms ----------
+
+describe('review page forms', () => {
+  function submit(form: SubmittedForm): ReturnType<typeof parseResponseForm> {
+    const body = { ...form.fields };
+    for (const name of form.required) if (!body[name]) body[name] = name === 'category' ? 'factual' : 'because';
+    return parseResponseForm(body);
+  }
+
+  it('posts every approval choice to the signed link with the round, in the response-form schema', () => {
+    const page = reviewPage(stored(approval, { round: 3 }));
+    const all = forms(page);
+    expect(all.map((f) => f.buttonText)).toEqual(['Approve', 'Deny', 'Approve with changes', 'Escalate to support managers']);
+    for (const f of all) {
+      expect(f.method).toBe('post');
+      expect(f.action).toBe(LINK);
+      expect(f.fields.round).toBe('3');
+    }
+    expect(all.map((f) => submit(f).choice)).toEqual(['approve', 'deny', 'modify', 'escalate']);
+    expect(all[1]?.required).toEqual(['reason']);
+    expect(submit(all[2] as SubmittedForm)).toMatchObject({ choice: 'modify', args: { order_id: 'O-9421', amount_usd: '350' } });
+  });
+
+  it('pre-fills modify inputs: strings raw, numbers and booleans as text, objects as JSON', () => {
+    const args = { s: 'line one\nline two', n: 2.5, b: true, o: { k: [1, 'x'] }, z: null };
+    const page = reviewPage(stored({ ...approval, action: { name: 'x', args } }));
+    const modify = forms(page).find((f) => f.fields.choice === 'modify') as SubmittedForm;
+    expect(modify.fields['arg.s']).toBe('line one\nline two');
+    expect(modify.fields['arg.n']).toBe('2.5');
+    expect(modify.fields['arg.b']).toBe('true');
+    expect(JSON.parse(modify.fields['arg.o'] as string)).toEqual({ k: [1, 'x'] });
+    expect(modify.fields['arg.z']).toBe('null');
+  });
+
+  it('offers escalation only when asked to', () => {
+    const page = reviewPage(stored(approval), { canEscalate: false });
+    expect(forms(page).some((f) => f.fields.choice === 'escalate')).toBe(false);
+    expect(page).not.toContain('Escalate to');
+    const last = reviewPage(stored(approval, { tier: 2 }), { canEscalate: true, approver: 'manager@example.com' });
+    expect(forms(last).some((f) => f.fields.choice === 'escalate')).toBe(false);
+  });
+
+  it('gives a disambiguation one button per option', () => {
+    const page = reviewPage(
+      stored({ kind: 'disambiguation', ...base, question: 'Which?', options: [{ id: 'o1', label: 'First', detail: 'the blue one' }, { id: 'o-2', label: 'Second' }] }),
+      { canEscalate: false },
+    );
+    const all = forms(page);
+    expect(all.map((f) => [f.fields.choice, f.fields.option, f.buttonText])).toEqual([
+      ['answer', 'o1', 'First the blue one'],
+      ['answer', 'o-2', 'Second'],
+      ['deny', undefined, 'Send back'],
+    ]);
+    expect(all.map((f) => submit(f).choice)).toEqual(['answer', 'answer', 'deny']);
+  });
+
+  it('lets a verification reviewer edit the draft', () => {
+    const page = reviewPage(stored({ kind: 'verification', ...base, draft: { channel: 'post', title: 'Launch', body: '\nWe launched.' } }), { canEscalate: false });
+    const modify = forms(page).find((f) => f.fields.choice === 'modify') as SubmittedForm;
+    expect(modify.fields.draftTitle).toBe('Launch');
+    expect(modify.fields.draftBody).toBe('We launched.');
+    expect(submit(modify)).toMatchObject({ choice: 'modify', draftTitle: 'Launch', draftBody: 'We launched.' });
+    expect(forms(page).map((f) => f.fields.choice)).toEqual(['approve', 'modify', 'deny']);
+  });
+
+  it('keeps a leading line break in a textarea value', () => {
+    const page = reviewPage(stored({ ...approval, action: { name: 'x', args: { s: '\nindented\n  text that is long enough to need a text area rather than a line' } } }));
+    const modify = forms(page).find((f) => f.fields.choice === 'modify') as SubmittedForm;
+    expect(modify.fields['arg.s']).toBe('\nindented\n  text that is long enough to need a text area rather than a line');
+  });
+
+  it('asks an escalation reviewer what they did', () => {
+    const page = reviewPage(stored({ kind: 'escalation', ...base, task: { summary: 'Do it' } }), { canEscalate: false });
+    const all = forms(page);
+    expect(all.map((f) => f.fields.choice)).toEqual(['resolve', 'deny']);
+    expect(all[0]?.required).toEqual(['result']);
+    expect(submit(all[0] as SubmittedForm)).toMatchObject({ choice: 'resolve', result: 'because' });
+  });
+
+  it('asks a correction reviewer for the right output and a category', () => {
+    const page = reviewPage(stored({ kind: 'correction', ...base, output: { id: 'm1', content: 'Wrong answer' } }), { canEscalate: false });
+    const correct = forms(page)[0] as SubmittedForm;
+    expect(correct.fields.choice).toBe('correct');
+    expect(correct.fields.correctedOutput).toBe('Wrong answer');
+    expect(correct.required).toEqual(['correctedOutput', 'category']);
+    expect(page).toMatch(/<option value="factual">factual<\/option>[\s\S]*<option value="other">other<\/option>/);
+    expect(submit(correct)).toMatchObject({ choice: 'correct', category: 'factual', correctedOutput: 'Wrong answer' });
+  });
+
+  it('shows a notice above the card', () => {
+    const page = reviewPage(stored(approval), { notice: 'reason: say why' });
+    expect(page).toContain('<p class="notice" role="alert">reason: say why</p>');
+    expect(page.indexOf('role="alert"')).toBeLessThan(page.indexOf('<article'));
+  });
+
+  it('uses no JavaScript and labels every input', () => {
+    for (const input of [approval, { kind: 'correction', ...base, output: { id: 'm1', content: 'x' } }] as ReviewRequestInput[]) {
+      const page = reviewPage(stored(input));
+      const all = tags(page);
+      const ids = new Set(all.filter((t) => t.name === 'label').map((t) => t.attrs.for));
+      for (const t of all.filter((t) => ['textarea', 'select'].includes(t.name) || (t.name === 'input' && t.attrs.type !== 'hidden'))) {
+        expect(ids.has(t.attrs.id), `no label for ${t.attrs.name}`).toBe(true);
+      }
+      expect(all.some((t) => t.name === 'script' || t.attrNames.some((n) => n.startsWith('on')))).toBe(false);
+    }
+  });
+});
+
+// ---------- the status page ----------
+
+describe('status page', () => {
+  const status = (row: StoredRequest, extra: { approver?: string; notice?: string } = {}) =>
+    textOf(renderStatusPage({ request: row, group, now: NOW, ...extra })).replace(/\s+/g, ' ');
+
+  it('says who approved and when, in the group time zone', () => {
+    const text = status(stored(approval, { status: 'DECIDED', decision: decision({}) }));
+    expect(text).toContain('Approved by lead@example.com at 14:02 (Europe/London)');
+    expect(text).toContain('Approval request');
+    expect(text).not.toContain('Approval needed');
+    expect(text).not.toContain('expires in');
+  });
+
+  it('shows a denial with its reason', () => {
+    const text = status(stored(approval, { status: 'DECIDED', decision: decision({ outcome: 'denied', decidedBy: 'lead2@example.com', reason: 'photos are of another product' }) }));
+    expect(text).toContain('Denied by lead2@example.com at 14:02 (Europe/London)');
+    expect(text).toContain('photos are of another product');
+  });
+
+  it('shows the changed arguments of a modified approval', () => {
+    const d = decision({ outcome: 'modified', proposedArgs: { order_id: 'O-9421', amount_usd: 350 }, approvedArgs: { order_id: 'O-9421', amount_usd: 300 } });
+    const text = status(stored(approval, { status: 'DECIDED', decision: d }));
+    expect(text).toContain('Approved with changes by lead@example.com');
+    expect(text).toContain('amount_usd: 350 → 300');
+    expect(text).not.toContain('order_id: ');
+  });
+
+  it('explains a fallback', () => {
+    const d = decision({
+      outcome: 'expired',
+      decidedBy: 'policy:fallback-deny',
+      policy: { name: 'fallback-deny', why: 'No decision from support leads within 30 min; fallback policy deny' },
+      decidedAt: '2025-06-03T13:30:00.000Z',
+    });
+    const text = status(stored(approval, { status: 'EXPIRED', decision: d }));
+    expect(text).toContain('Expired at 14:30 (Europe/London) — fallback deny');
+    expect(text).toContain('No decision from support leads within 30 min; fallback policy deny');
+  });
+
+  it('says when and to whom a request was escalated, and that this link is not for that tier', () => {
+    const row = stored(approval, {
+      tier: 2,
+      round: 2,
+      expiresAt: '2025-06-03T14:00:00.000Z',
+      history: [
+        { tier: 1, tierName: 'support leads', at: '2025-06-03T12:00:00.000Z', why: 'requested' },
+        { tier: 2, tierName: 'support managers', at: '2025-06-03T12:31:00.000Z', why: 'escalated by lead@example.com' },
+      ],
+    });
+    const text = status(row, { approver: 'lead@example.com' });
+    expect(text).toContain('Escalated to support managers at 13:31 (Europe/London)');
+    expect(text).toContain('is for lead@example.com, who is not in support managers');
+    expect(text).toContain('expires in 57 min');
+  });
+
+  it('shows an expired link notice and still says what happened', () => {
+    const text = status(stored(approval, { status: 'DECIDED', decision: decision({ outcome: 'answered', kind: 'disambiguation', chosenOption: { id: 'o2', label: 'Order O-9377' } }) }), {
+      notice: 'This link has expired',
+    });
+    expect(text).toContain('This link has expired');
+    expect(text).toContain('Answered by lead@example.com at 14:02 (Europe/London)');
+    expect(text).toContain('Order O-9377');
+  });
+
+  it('says when a policy decided without a person', () => {
+    const d = decision({ outcome: 'approved', decidedBy: 'policy:auto-approve', policy: { name: 'auto-approve', why: 'read-only, reversible, confidence 0.95' } });
+    const text = status(stored(approval, { status: 'DECIDED', decision: d }));
+    expect(text).toContain('Approved automatically at 14:02 (Europe/London) (auto-approve policy)');
+    expect(text).toContain('read-only, reversible, confidence 0.95');
+  });
+
+  it('shows a hold', () => {
+    const text = status(stored(approval, { heldUntil: '2025-06-04T08:00:00.000Z' }));
+    expect(text).toContain('On hold until Wed 4 Jun 09:00 (Europe/London), outside business hours');
+  });
+});
+
+// ---------- the email ----------
+
+describe('review email', () => {
+  const email = (row: StoredRequest) => renderReviewEmail({ request: row, group, now: NOW, link: LINK, approver: 'lead@example.com' });
+
+  it('has the subject, the compact card and one link to the page', () => {
+    const { subject, html, text } = email(stored(approval));
+    expect(subject).toBe('Approval needed: customer-support-agent wants refund (expires 14:30 Europe/London)');
+    for (const body of [textOf(html).replace(/\s+/g, ' '), text]) {
+      expect(body).toContain('refund(order_id="O-9421", amount_usd=350)');
+      expect(body).toContain('3 of 4');
+      expect(body).toContain('financial · irreversible');
+      expect(body).toContain('expires in 27 min (14:30 Europe/London)');
+      expect(body).toContain('waiting 3 min');
+      expect(body).toContain('Review and decide');
+    }
+    const anchors = tags(html).filter((t) => t.name === 'a');
+    expect(anchors.map((a) => a.attrs.href)).toEqual([LINK]);
+    expect(text.match(/https?:\/\//g)).toHaveLength(1);
+    expect(text.split('\n')).toContain(LINK);
+    expect(text.startsWith('[APPROVAL NEEDED]\n')).toBe(true);
+    expect(text).toContain('\nAction: refund(order_id="O-9421", amount_usd=350)\n');
+  });
+
+  it.each([
+    [{ kind: 'disambiguation', ...base, question: 'Which?', options: [{ id: 'a', label: 'A' }, { id: 'b', label: 'B' }] }, 'Answer needed: customer-support-agent asks you to choose'],
+    [{ kind: 'verification', ...base, draft: { channel: 'email', body: 'Hi' } }, 'Review needed: customer-support-agent drafted an email'],
+    [{ kind: 'escalation', ...base, task: { summary: 'Do it' } }, 'Task handed over: customer-support-agent handed over a task'],
+    [{ kind: 'correction', ...base, output: { id: 'm1', content: 'x' } }, 'Correction needed: customer-support-agent output reported wrong'],
+  ] as [ReviewRequestInput, string][])('names the kind in the subject (%#)', (input, subject) => {
+    expect(email(stored(input)).subject).toBe(`${subject} (expires 14:30 Europe/London)`);
+  });
+
+  it('marks an escalated request and gives the day of a later deadline', () => {
+    const row = stored(approval, { tier: 2, expiresAt: '2025-06-04T09:00:00.000Z' });
+    expect(email(row).subject).toBe('Approval needed (escalated): customer-support-agent wants refund (expires Wed 4 Jun 10:00 Europe/London)');
+  });
+
+  it('cuts long text in the email, not on the page', () => {
+    const body = 'word '.repeat(2000).trim();
+    const row = stored({ kind: 'verification', ...base, draft: { channel: 'report', body } });
+    const { text, html } = email(row);
+    expect(text).not.toContain(body);
+    expect(text).toContain('word word…');
+    expect(html.length).toBeLessThan(8000);
+    expect(textOf(reviewPage(row))).toContain(body);
+  });
+
+  it('indents multi-line agent text so it cannot pass for the link line', () => {
+    const row = stored({ ...approval, reason: 'looks fine\n\nReview and decide:\nhttps://evil.example/approve' });
+    const lines = email(row).text.split('\n');
+    expect(lines.filter((l) => l === 'Review and decide:')).toHaveLength(1);
+    expect(lines).toContain('    https://evil.example/approve');
+    expect(lines.filter((l) => l.startsWith('https://'))).toEqual([LINK]);
+  });
+});
+
+// ---------- hostile input ----------
+
+describe('agent- and reviewer-supplied text renders inert', () => {
+  const PAYLOAD = `<script>alert(1)</script>"><img src=x onerror=alert(1)>javascript:alert(1)</textarea><script>alert(2)</script>'"\`&amp;`;
+  const x = (field: string) => `[${field}]${PAYLOAD}`;
+
+  const hostile: ReviewRequestInput[] = [
+    {
+      kind: 'approval',
+      ...base,
+      reason: x('reason'),
+      context: x('context'),
+      action: { name: 'refund', args: { [x('argkey')]: x('argval'), nested: { [x('nestedkey')]: [x('nestedval')] } } },
+    },
+    {
+      kind: 'disambiguation',
+      ...base,
+      reason: x('reason'),
+      question: x('question'),
+      options: [
+        { id: 'o1', label: x('label1'), detail: x('detail1') },
+        { id: 'o2', label: x('label2') },
+      ],
+    },
+    { kind: 'verification', ...base, reason: x('reason'), draft: { channel: 'email', title: x('title'), body: x('body'), audience: x('audience') } },
+    { kind: 'escalation', ...base, reason: x('reason'), task: { summary: x('summary'), attempts: x('attempts') } },
+    { kind: 'correction', ...base, reason: x('reason'), output: { id: x('outputid'), content: x('content') }, issue: x('issue') },
+  ];
+
+  const hostileDecision = decision({
+    outcome: 'modified',
+    decidedBy: x('decidedBy'),
+    reason: x('dreason'),
+    comment: x('comment'),
+    proposedArgs: { a: 1 },
+    approvedArgs: { a: x('approvedarg') },
+    chosenOption: { id: 'o1', label: x('chosen') },
+    editedDraft: { channel: 'email', title: x('edtitle'), body: x('edbody') },
+    result: x('result'),
+    correctedOutput: x('corrected'),
+    correctionCategory: x('category'),
+  });
+  const history = [{ tier: 2, tierName: x('tierName'), at: '2025-06-03T12:30:00.000Z', why: x('why') }];
+
+  /** Fields whose text the reader must see, unchanged, once decoded. */
+  function expectedTexts(input: ReviewRequestInput): string[] {
+    const fields = Object.entries(JSON.parse(JSON.stringify(input)) as object)
+      .flatMap(function walk([, v]): string[] {
+        if (typeof v === 'string') return v.startsWith('[') ? [v] : [];
+        if (v && typeof v === 'object') return Object.entries(v).flatMap(walk);
+        return [];
+      })
+      .filter((v) => !v.startsWith('[argval]') && !v.startsWith('[nestedval]'));
+    return fields;
+  }
+
+  for (const input of hostile) {
+    it(`${input.kind}: review page, status page and email`, () => {
+      const row = stored(input, { history });
+      const page = reviewPage(row, { notice: x('notice'), approver: x('approver') });
+      expectInert(page, { formAction: LINK });
+      const pageText = textOf(page);
+      for (const t of [...expectedTexts(input), x('notice'), x('approver'), x('tierName'), x('why')]) expect(pageText).toContain(t);
+      if (input.kind === 'approval') {
+        expect(pageText).toContain(JSON.stringify(x('argval')));
+        expect(pageText).toContain(x('argkey'));
+        expect(pageText).toContain(JSON.stringify(x('nestedkey')));
+        // The modify field carries the raw string back.
+        expect(forms(page).find((f) => f.fields.choice === 'modify')?.fields[`arg.${x('argkey')}`]).toBe(x('argval'));
+      }
+
+      const statusPage = renderStatusPage({ request: { ...row, status: 'DECIDED', decision: hostileDecision }, group, now: NOW, approver: x('approver'), notice: x('notice') });
+      expectInert(statusPage);
+      const statusText = textOf(statusPage);
+      for (const f of ['decidedBy', 'dreason', 'comment', 'chosen', 'edtitle', 'edbody', 'result', 'corrected', 'category', 'notice']) {
+        expect(statusText).toContain(x(f));
+      }
+      for (const t of expectedTexts(input)) expect(statusText).toContain(t);
+
+      const mail = renderReviewEmail({ request: row, group, now: NOW, link: LINK, approver: x('approver') });
+      expectInert(mail.html, { link: LINK });
+      const mailText = textOf(mail.html);
+      for (const t of [...expectedTexts(input), x('approver')]) expect(mailText).toContain(t);
+      // text/plain is not markup: the reviewer sees exactly what the agent sent.
+      for (const t of expectedTexts(input)) expect(mail.text).toContain(t);
+      expect(mail.subject).not.toMatch(/[<>"'\n]/);
+    });
+  }
+
+  it('error page escapes its title and message', () => {
+    const page = renderErrorPage(403, x('title'), x('message'));
+    expectInert(page);
+    expect(textOf(page)).toContain(x('title'));
+    expect(textOf(page)).toContain(x('message'));
+  });
+
+  it('never renders the task token or the execution ARN', () => {
+    for (const input of [approval, ...hostile]) {
+      const row = stored(input, { history });
+      const outputs = [
+        reviewPage(row),
+        renderStatusPage({ request: row, group, now: NOW, approver: 'lead@example.com' }),
+        renderStatusPage({ request: { ...row, status: 'DECIDED', decision: hostileDecision }, group, now: NOW }),
+        ...Object.values(renderReviewEmail({ request: row, group, now: NOW, link: LINK, approver: 'lead@example.com' })),
+      ];
+      for (const out of outputs) {
+        expect(out).not.toContain(TOKEN);
+        expect(out).not.toContain('task-token');
+        expect(out).not.toContain(row.executionArn);
+      }
+    }
+  });
+});
