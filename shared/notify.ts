@@ -1,0 +1,79 @@
+/**
+ * Review emails through SES: one message per reviewer, each with their own signed link, never a shared
+ * To line (a link is personal: whoever holds it acts as that reviewer).
+ */
+import { SendEmailCommand, type SESClient } from '@aws-sdk/client-ses';
+import { HitlError } from './errors.ts';
+import type { ReviewerGroup } from './schemas/config.ts';
+import type { StoredRequest } from './store/model.ts';
+import { renderReviewEmail } from './render/email.ts';
+
+export interface ReviewEmailRecipient {
+  approver: string;
+  /** That reviewer's personal signed link. */
+  link: string;
+}
+
+export interface SendReviewEmailsArgs {
+  /** Verified SES identity. */
+  sender: string;
+  request: StoredRequest;
+  group: ReviewerGroup;
+  now: Date;
+  recipients: ReviewEmailRecipient[];
+}
+
+export interface SentReviewEmail {
+  approver: string;
+  messageId: string;
+}
+
+/** Some review emails were not accepted by SES. `sent` lists those that were, so a caller can log and decide. */
+export class EmailDeliveryError extends HitlError {
+  readonly sent: SentReviewEmail[];
+  readonly failed: { approver: string; error: unknown }[];
+  constructor(sent: SentReviewEmail[], failed: { approver: string; error: unknown }[]) {
+    super(`SES did not accept the review email for ${failed.map((f) => f.approver).join(', ')}`, { cause: failed[0]?.error });
+    this.name = 'EmailDeliveryError';
+    this.sent = sent;
+    this.failed = failed;
+  }
+}
+
+/** Sends in small batches to stay well inside SES send-rate limits while keeping a tier's emails quick. */
+const CONCURRENCY = 4;
+
+/**
+ * Email each recipient their own review link. Every recipient is attempted; if any send fails the
+ * function throws EmailDeliveryError after the rest were tried, carrying both lists.
+ */
+export async function sendReviewEmails(ses: SESClient, args: SendReviewEmailsArgs): Promise<SentReviewEmail[]> {
+  const sent: SentReviewEmail[] = [];
+  const failed: { approver: string; error: unknown }[] = [];
+
+  async function sendOne({ approver, link }: ReviewEmailRecipient): Promise<void> {
+    const email = renderReviewEmail({ request: args.request, group: args.group, now: args.now, link, approver });
+    try {
+      const out = await ses.send(
+        new SendEmailCommand({
+          Source: args.sender,
+          Destination: { ToAddresses: [approver] },
+          Message: {
+            Subject: { Data: email.subject, Charset: 'UTF-8' },
+            Body: { Text: { Data: email.text, Charset: 'UTF-8' }, Html: { Data: email.html, Charset: 'UTF-8' } },
+          },
+        }),
+      );
+      sent.push({ approver, messageId: out.MessageId ?? '' });
+    } catch (error) {
+      failed.push({ approver, error });
+    }
+  }
+
+  for (let i = 0; i < args.recipients.length; i += CONCURRENCY) {
+    await Promise.all(args.recipients.slice(i, i + CONCURRENCY).map(sendOne));
+  }
+  if (failed.length > 0) throw new EmailDeliveryError(sent, failed);
+  const order = new Map(args.recipients.map((r, i) => [r.approver, i]));
+  return sent.sort((a, b) => (order.get(a.approver) ?? 0) - (order.get(b.approver) ?? 0));
+}
