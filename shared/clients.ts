@@ -4,12 +4,14 @@
  * knows whether it runs locally.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESClient } from '@aws-sdk/client-ses';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { METRICS_NAMESPACE } from './metrics.ts';
 
 export interface AwsClients {
   dynamodb: DynamoDBClient;
@@ -37,9 +39,17 @@ export function createClients(): AwsClients {
   };
 }
 
-/** Structured JSON logs (Powertools). Level from POWERTOOLS_LOG_LEVEL; the service name tags every line. */
-export function createLogger(serviceName: string): Logger {
-  return new Logger({ serviceName });
+/**
+ * Structured JSON logs (Powertools). Service name and level come from POWERTOOLS_SERVICE_NAME and
+ * POWERTOOLS_LOG_LEVEL; `fn` tags each line with the function that wrote it.
+ */
+export function createLogger(fn: string): Logger {
+  return new Logger({ serviceName: 'hitl', persistentKeys: { fn } });
+}
+
+/** EMF metrics in the project's namespace; publish with `publishStoredMetrics()` or use `singleMetric()`. */
+export function createMetrics(fn: string): Metrics {
+  return new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'hitl', defaultDimensions: { fn } });
 }
 
 /** The part of the logger domain code uses, so tests and other callers can pass their own. */

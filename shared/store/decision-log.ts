@@ -62,6 +62,21 @@ export class DecisionLog {
     }
   }
 
+  /**
+   * Append a request's final event (decided, expired, corrected) under a key derived from the decision
+   * time, so a retry after a partial failure writes it at most once. False when it was already there.
+   */
+  async appendFinal(event: NewLogEvent & { decision: NonNullable<LogEvent['decision']> }): Promise<boolean> {
+    const item: LogEvent = { ...event, eventKey: `${event.decision.decidedAt}#final` };
+    try {
+      await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(eventKey)' }));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw err;
+    }
+  }
+
   /** Every event of one request, in order. */
   async forRequest(requestId: string): Promise<LogEvent[]> {
     return this.query({

@@ -1,0 +1,27 @@
+/**
+ * Human-review task (lambda:invoke.waitForTaskToken): stores the pending request with its task token,
+ * schedules its expiry and emails the first tier. The execution waits until someone sends the token back.
+ */
+import { HitlError } from '#shared/errors.ts';
+import { admitRequest } from '#shared/review/admission.ts';
+import { reviewDepsFromEnv } from '#shared/review/deps.ts';
+import { describeError } from '#shared/review/decisions.ts';
+import { openReview, type OpenReviewResult } from '#shared/review/open.ts';
+import { RequestTaskEvent } from '#shared/schemas/events.ts';
+import { formatIssues } from '#shared/schemas/issues.ts';
+
+const deps = reviewDepsFromEnv('request', process.env);
+
+export async function handler(event: unknown): Promise<OpenReviewResult> {
+  const parsed = RequestTaskEvent.safeParse(event);
+  // The issues name paths only; the payload (and its task token) is never logged or echoed.
+  if (!parsed.success) throw new HitlError(`The state machine sent a malformed review task payload:\n${formatIssues(parsed.error.issues)}`);
+  const { requestId, taskToken, executionArn } = parsed.data;
+  try {
+    const { request, group } = admitRequest(parsed.data.request, deps.config);
+    return await openReview(deps, { requestId, request, group, taskToken, executionArn });
+  } catch (err) {
+    deps.log.error('Review task failed', { requestId, error: describeError(err, [taskToken]) });
+    throw err;
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * What the review services need, passed in rather than imported, so the route, request, respond and
+ * expire functions (and tests) share the services and differ only in how they build this object.
+ */
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { SchedulerClient } from '@aws-sdk/client-scheduler';
+import type { SESClient } from '@aws-sdk/client-ses';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import { createClients, createLogger, createMetrics, type AwsClients, type Log } from '../clients.ts';
+import { ENV, requireEnv } from '../env.ts';
+import { ConfigError } from '../errors.ts';
+import { parseDeploymentConfig, type DeploymentConfig } from '../schemas/config.ts';
+import type { ScheduleSettings } from '../schedules.ts';
+import type { KeyRing } from '../signing.ts';
+import { keyRingLoader, type KeyRingLoadOptions } from '../signing-keys.ts';
+import { DecisionLog } from '../store/decision-log.ts';
+import { RequestStore } from '../store/requests.ts';
+
+/** Enough for the route function: config and the tables. */
+export interface StoreDeps {
+  config: DeploymentConfig;
+  requests: RequestStore;
+  decisionLog: DecisionLog;
+  now: () => Date;
+  log: Log;
+  metrics?: Metrics;
+}
+
+export interface ReviewDeps extends StoreDeps {
+  sfn: SFNClient;
+  ses: SESClient;
+  scheduler: SchedulerClient;
+  schedules: ScheduleSettings;
+  /** Public origin (and path prefix) of the respond endpoint; review links start with it. */
+  baseUrl: string;
+  keyRing: (options?: KeyRingLoadOptions) => Promise<KeyRing>;
+}
+
+function configFromJson(text: string): DeploymentConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${ENV.config} is not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  return parseDeploymentConfig(raw, ENV.config);
+}
+
+/** Config and tables from the environment; fails loudly at cold start when something is missing. */
+export function storeDepsFromEnv(fn: string, env: NodeJS.ProcessEnv, clients: AwsClients = createClients()): StoreDeps {
+  return {
+    config: configFromJson(requireEnv(ENV.config, env)),
+    requests: new RequestStore(clients.doc, requireEnv(ENV.requestsTable, env)),
+    decisionLog: new DecisionLog(clients.doc, requireEnv(ENV.decisionsTable, env)),
+    now: () => new Date(),
+    log: createLogger(fn),
+    metrics: createMetrics(fn),
+  };
+}
+
+/** Everything the request, respond and expire functions use. */
+export function reviewDepsFromEnv(fn: string, env: NodeJS.ProcessEnv, clients: AwsClients = createClients()): ReviewDeps {
+  return {
+    ...storeDepsFromEnv(fn, env, clients),
+    sfn: clients.sfn,
+    ses: clients.ses,
+    scheduler: clients.scheduler,
+    schedules: {
+      groupName: requireEnv(ENV.scheduleGroup, env),
+      roleArn: requireEnv(ENV.schedulerRoleArn, env),
+      expireFunctionArn: requireEnv(ENV.expireFunctionArn, env),
+      dlqArn: requireEnv(ENV.scheduleDlqArn, env),
+    },
+    baseUrl: requireEnv(ENV.baseUrl, env).replace(/\/+$/, ''),
+    keyRing: keyRingLoader(clients.secrets, requireEnv(ENV.signingSecretId, env)),
+  };
+}

@@ -1,0 +1,29 @@
+/** Reviewer groups and tiers of a stored request, as the current deployment config has them. */
+import { ConfigError } from '../errors.ts';
+import type { DeploymentConfig, ReviewerGroup, Tier } from '../schemas/config.ts';
+import type { StoredRequest } from '../store/model.ts';
+
+/** The request's group; a request whose group was removed from the config since cannot be served. */
+export function groupOf(config: DeploymentConfig, row: Pick<StoredRequest, 'reviewerGroup' | 'requestId'>): ReviewerGroup {
+  const group = config.reviewerGroups[row.reviewerGroup];
+  if (!group) throw new ConfigError(`Reviewer group "${row.reviewerGroup}" of request ${row.requestId} is no longer configured`);
+  return group;
+}
+
+export function tierOf(group: ReviewerGroup, tier: number): Tier | undefined {
+  return group.tiers[tier - 1];
+}
+
+function sameAddress(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+export function isTierMember(group: ReviewerGroup, tier: number, approver: string): boolean {
+  return (tierOf(group, tier)?.members ?? []).some((m) => sameAddress(m, approver));
+}
+
+/** 1-based tier the approver belongs to (the first, if several), or undefined for a non-member. */
+export function tierOfApprover(group: ReviewerGroup, approver: string): number | undefined {
+  const index = group.tiers.findIndex((t) => t.members.some((m) => sameAddress(m, approver)));
+  return index < 0 ? undefined : index + 1;
+}

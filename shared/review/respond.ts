@@ -1,0 +1,206 @@
+/**
+ * The reviewer's side of a request: GET renders the card (never changing anything: mail scanners
+ * prefetch links), POST decides. Returns pages; the respond function only adds the HTTP wrapping.
+ */
+import { InvalidRequestError, LinkError } from '../errors.ts';
+import { renderErrorPage, renderReviewPage, renderStatusPage } from '../render/index.ts';
+import type { ReviewerGroup } from '../schemas/config.ts';
+import type { Outcome } from '../schemas/decision.ts';
+import { parseResponseForm } from '../schemas/response-form.ts';
+import { verifyLink, type VerifiedLink } from '../signing.ts';
+import type { StoredRequest } from '../store/model.ts';
+import { CHOICES, interpretForm } from './choices.ts';
+import { visibleRow } from './decisions.ts';
+import type { ReviewDeps } from './deps.ts';
+import { escalateToNextTier } from './escalate.ts';
+import { finalizeDecision, resumeIfNeeded } from './finalize.ts';
+import { isTierMember, tierOf, tierOfApprover } from './groups.ts';
+
+export interface Page {
+  status: number;
+  html: string;
+}
+
+/** The link's query string as received: `a`, `e`, `k`, `s`. */
+export type LinkQuery = Record<string, string | undefined>;
+
+export interface Submission {
+  requestId: string;
+  query: LinkQuery;
+  /** Decoded application/x-www-form-urlencoded fields. */
+  fields: Record<string, string>;
+  /** Request headers, lower-case names. */
+  secFetchSite?: string;
+  origin?: string;
+}
+
+const DONE: Record<Outcome, string> = {
+  approved: 'Approved — the agent has been told.',
+  denied: 'Denied — the agent has been told, with your reason.',
+  modified: 'Approved with your changes — the agent has been told.',
+  answered: 'Answered — the agent has been told.',
+  resolved: 'Marked as resolved — the agent has been told.',
+  corrected: 'Correction recorded — the agent has been told.',
+  expired: 'Expired — the agent has been told.',
+};
+
+const errorPage = (status: number, title: string, message: string): Page => ({ status, html: renderErrorPage(status, title, message) });
+
+/**
+ * Cross-site form posts are refused: the browser must say the POST came from this origin (Sec-Fetch-Site),
+ * or, for browsers that do not send Fetch Metadata, send an Origin equal to ours.
+ */
+export function isSameOrigin(baseUrl: string, secFetchSite: string | undefined, origin: string | undefined): boolean {
+  const site = secFetchSite?.trim().toLowerCase();
+  if (site === 'same-origin') return true;
+  if (site !== undefined && site !== '' && site !== 'none') return false;
+  return origin !== undefined && origin === new URL(baseUrl).origin;
+}
+
+async function verify(deps: ReviewDeps, requestId: string, query: LinkQuery): Promise<VerifiedLink> {
+  const nowMs = deps.now().getTime();
+  try {
+    return verifyLink(requestId, query, await deps.keyRing(), nowMs);
+  } catch (err) {
+    // A key added by a rotation may not be in this instance's cached ring yet.
+    if (err instanceof LinkError && err.reason === 'unknown-key') return verifyLink(requestId, query, await deps.keyRing({ refresh: true }), nowMs);
+    throw err;
+  }
+}
+
+function formAction(deps: ReviewDeps, requestId: string, query: LinkQuery): string {
+  const params = new URLSearchParams();
+  for (const name of ['a', 'e', 'k', 's']) params.set(name, query[name] ?? '');
+  return `${deps.baseUrl}/r/${encodeURIComponent(requestId)}?${params.toString()}`;
+}
+
+interface Context {
+  row: StoredRequest;
+  group: ReviewerGroup;
+  link: VerifiedLink;
+}
+
+/** Verify the link and load the request; a Page when that already settles the response. */
+async function load(deps: ReviewDeps, requestId: string, query: LinkQuery): Promise<Context | Page> {
+  let link: VerifiedLink;
+  try {
+    link = await verify(deps, requestId, query);
+  } catch (err) {
+    if (err instanceof LinkError) return errorPage(403, 'This link is not valid', `${err.message}. Open the link from your review email again.`);
+    throw err;
+  }
+  const row = await deps.requests.get(requestId);
+  if (!row) return errorPage(404, 'Request not found', 'There is no review request with this id. It may have been purged after its retention period.');
+  const group = deps.config.reviewerGroups[row.reviewerGroup];
+  if (!group) return errorPage(410, 'Reviewer group removed', `The reviewer group "${row.reviewerGroup}" is no longer configured.`);
+  if (tierOfApprover(group, link.approver) === undefined) {
+    return errorPage(403, 'Not a reviewer', `${link.approver} is not a reviewer of the "${row.reviewerGroup}" group.`);
+  }
+  return { row, group, link };
+}
+
+function statusPage(deps: ReviewDeps, ctx: Context, status: number, notice?: string): Page {
+  const html = renderStatusPage({ request: visibleRow(ctx.row), group: ctx.group, now: deps.now(), approver: ctx.link.approver, ...(notice ? { notice } : {}) });
+  return { status, html };
+}
+
+/** Why a pending request is not this approver's to decide right now. */
+function notYoursNotice(ctx: Context): string {
+  const current = tierOf(ctx.group, ctx.row.tier)?.name ?? `tier ${ctx.row.tier}`;
+  const yours = tierOfApprover(ctx.group, ctx.link.approver) ?? 0;
+  return yours < ctx.row.tier
+    ? `Escalated to ${current}; only they can decide it now.`
+    : `This request is with ${current}. You will be emailed if it is escalated to you.`;
+}
+
+function decidedNotice(row: StoredRequest): string | undefined {
+  const d = row.decision;
+  if (!d) return undefined;
+  return `Already decided by ${d.decidedBy}; your response was not recorded.`;
+}
+
+function canDecide(ctx: Context): boolean {
+  return ctx.row.status === 'PENDING' && isTierMember(ctx.group, ctx.row.tier, ctx.link.approver);
+}
+
+function reviewPage(deps: ReviewDeps, ctx: Context, requestId: string, query: LinkQuery, status = 200, notice?: string): Page {
+  const canEscalate = CHOICES[ctx.row.kind].includes('escalate') && tierOf(ctx.group, ctx.row.tier + 1) !== undefined;
+  const html = renderReviewPage({
+    request: visibleRow(ctx.row),
+    group: ctx.group,
+    now: deps.now(),
+    approver: ctx.link.approver,
+    formAction: formAction(deps, requestId, query),
+    canEscalate,
+    ...(notice ? { notice } : {}),
+  });
+  return { status, html };
+}
+
+/** GET and HEAD: the review page for someone who may decide now, otherwise what happened. Reads only. */
+export async function viewReview(deps: ReviewDeps, requestId: string, query: LinkQuery): Promise<Page> {
+  const ctx = await load(deps, requestId, query);
+  if ('status' in ctx) return ctx;
+  if (ctx.link.expired) return statusPage(deps, ctx, 200, 'This link has expired; it can no longer be used to decide.');
+  if (canDecide(ctx)) return reviewPage(deps, ctx, requestId, query);
+  return statusPage(deps, ctx, 200, ctx.row.status === 'PENDING' ? notYoursNotice(ctx) : undefined);
+}
+
+/** POST: check origin, link, membership, form and round, then decide or escalate. */
+export async function submitReview(deps: ReviewDeps, input: Submission): Promise<Page> {
+  const { requestId, query } = input;
+  if (!isSameOrigin(deps.baseUrl, input.secFetchSite, input.origin)) {
+    return errorPage(403, 'Cross-site request refused', 'Decisions can only be sent from the review page itself. Open the link from your review email.');
+  }
+  const ctx = await load(deps, requestId, query);
+  if ('status' in ctx) return ctx;
+  if (ctx.link.expired) return statusPage(deps, ctx, 410, 'This link has expired; it can no longer be used to decide.');
+  if (ctx.row.status !== 'PENDING') return replay(deps, ctx);
+  if (!isTierMember(ctx.group, ctx.row.tier, ctx.link.approver)) return statusPage(deps, ctx, 403, notYoursNotice(ctx));
+
+  let form;
+  let action;
+  try {
+    form = parseResponseForm(input.fields);
+    if (form.round !== ctx.row.round) {
+      return statusPage(deps, ctx, 409, 'This request has moved on since the page was opened (it was escalated or re-sent). Nothing was changed.');
+    }
+    action = interpretForm(ctx.row, form, ctx.link.approver, deps.now());
+  } catch (err) {
+    if (!(err instanceof InvalidRequestError)) throw err;
+    const fix = err.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+    return reviewPage(deps, ctx, requestId, query, 400, `Nothing was sent. Please fix: ${fix}`);
+  }
+
+  if (action.action === 'escalate') {
+    const why = `escalated by ${ctx.link.approver}${action.comment ? `: ${action.comment}` : ''}`;
+    const result = await escalateToNextTier(deps, requestId, { expectedRound: form.round, actor: ctx.link.approver, why });
+    if (result.escalated) return statusPage(deps, { ...ctx, row: result.row }, 200, `Escalated to ${result.tierName} — they have been emailed.`);
+    if (result.reason === 'no-next-tier') return reviewPage(deps, ctx, requestId, query, 400, 'There is no higher tier to escalate to. Approve or deny it.');
+    return replay(deps, { ...ctx, row: result.current });
+  }
+
+  const result = await finalizeDecision(deps, requestId, {
+    expectedRound: form.round,
+    status: 'DECIDED',
+    decision: action.decision,
+    event: action.event,
+    actor: ctx.link.approver,
+  });
+  if (!result.won) return replay(deps, { ...ctx, row: result.current });
+  const decided = { ...ctx, row: result.row };
+  if (result.resume === 'failed') {
+    return statusPage(deps, decided, 503, 'Your decision is recorded, but the agent could not be told yet. Send it again in a minute to retry; it will not be recorded twice.');
+  }
+  return statusPage(deps, decided, 200, DONE[action.decision.outcome]);
+}
+
+/** A POST for a request that is no longer open: say who decided what; retry a stuck resume, never decide again. */
+async function replay(deps: ReviewDeps, ctx: Context): Promise<Page> {
+  if (ctx.row.status === 'PENDING') {
+    return statusPage(deps, ctx, 409, 'This request has moved on since the page was opened. Nothing was changed.');
+  }
+  const resume = await resumeIfNeeded(deps, ctx.row);
+  if (resume === 'resumed' || resume === 'execution-ended') deps.log.info('Resumed a decided request on a repeated POST', { requestId: ctx.row.requestId });
+  return statusPage(deps, ctx, 409, decidedNotice(ctx.row));
+}

@@ -1,0 +1,71 @@
+/**
+ * The first state of every execution: validate the agent's ReviewRequest against the deployment, derive
+ * its id, and either let a policy decide (recorded like any decision) or send it to people.
+ */
+import { planRoute } from '../policies/routing.ts';
+import type { RouteEvent, RouteResult } from '../schemas/events.ts';
+import type { StoredRequest } from '../store/model.ts';
+import { decisionIndexKeys } from '../store/decision-log.ts';
+import { actionTypeOf, admitRequest, deriveRequestId } from './admission.ts';
+import { buildDecision } from './decisions.ts';
+import type { StoreDeps } from './deps.ts';
+import { purgeAt } from './notify.ts';
+
+export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Promise<RouteResult> {
+  const { request, group } = admitRequest(event.input, deps.config);
+  const requestId = deriveRequestId(request, event.executionArn);
+
+  // Same agent and idempotency key as a finished request: same decision, no second review.
+  const existing = await deps.requests.get(requestId);
+  if (existing?.decision && existing.status !== 'PENDING') {
+    deps.log.info('Idempotency key already decided', { requestId, outcome: existing.decision.outcome });
+    return { route: 'decided', requestId, decision: existing.decision };
+  }
+  const plan = planRoute(request, requestId, deps.config);
+  if (existing || plan.route === 'review') {
+    deps.log.info('Routed to review', { requestId, kind: request.kind, reviewerGroup: request.reviewerGroup, why: existing ? 'already pending' : plan.why });
+    return { route: 'review', requestId, request };
+  }
+
+  const now = deps.now();
+  const createdAt = now.toISOString();
+  const actor = `policy:${plan.policy}`;
+  const base = { requestId, kind: request.kind, tier: 1, createdAt };
+  const decision = buildDecision(base, now, {
+    outcome: plan.outcome,
+    decidedBy: actor,
+    policy: { name: plan.policy, why: plan.why },
+    ...(request.kind === 'approval' ? { proposedArgs: request.action.args, approvedArgs: request.action.args } : {}),
+    ...(plan.route === 'auto' && plan.policy === 'auto-answer' ? { chosenOption: plan.option } : {}),
+  });
+  const retention = purgeAt(deps.config, now);
+  const row: StoredRequest = {
+    ...base,
+    status: 'DECIDED',
+    agent: request.agent,
+    actionType: actionTypeOf(request),
+    reviewerGroup: request.reviewerGroup,
+    fallback: request.fallback,
+    request,
+    round: 1,
+    expiresAt: createdAt,
+    ttlSeconds: request.ttlSeconds,
+    executionArn: event.executionArn,
+    decision,
+    // Nothing waits on a token: the route's own output carries the decision.
+    resumedAt: createdAt,
+    history: [{ tier: 1, tierName: group.tiers[0]?.name ?? 'tier 1', at: createdAt, why: plan.why }],
+    ...retention,
+  };
+  if (!(await deps.requests.create(row))) {
+    // A concurrent execution with the same key got there first; follow it.
+    const winner = await deps.requests.get(requestId);
+    if (winner?.decision && winner.status !== 'PENDING') return { route: 'decided', requestId, decision: winner.decision };
+    return { route: 'review', requestId, request };
+  }
+  const common = { requestId, at: createdAt, actor, tier: 1, ...retention };
+  await deps.decisionLog.append({ ...common, actor: `agent:${request.agent}`, event: 'created', details: { kind: row.kind, actionType: row.actionType, reviewerGroup: row.reviewerGroup } });
+  await deps.decisionLog.appendFinal({ ...common, event: 'decided', details: { round: 1, why: plan.why }, decision, ...decisionIndexKeys(row, createdAt) });
+  deps.log.info('Decided by policy', { requestId, policy: plan.policy, outcome: plan.outcome });
+  return { route: 'decided', requestId, decision };
+}
