@@ -17,7 +17,7 @@ h1{font-size:1.4rem;line-height:1.25;margin:.2rem 0 .5rem}
 h2{font-size:1.1rem;margin:0 0 .5rem}
 p{margin:.5rem 0}
 .muted{color:var(--muted);font-size:.9rem}
-dl{display:grid;grid-template-columns:minmax(5rem,9rem) 1fr;gap:.4rem 1rem;margin:.75rem 0 0}
+dl{display:grid;grid-template-columns:fit-content(8.5rem) 1fr;gap:.4rem 1rem;margin:.75rem 0 0}
 dt{color:var(--muted)}
 dd{margin:0;min-width:0;overflow-wrap:anywhere}
 .long{white-space:pre-wrap;background:var(--bg);border:1px solid var(--line);border-radius:8px;padding:.5rem .65rem;max-height:28rem;overflow:auto}

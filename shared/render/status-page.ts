@@ -20,6 +20,7 @@ export function renderStatusPage(input: StatusPageInput): string {
   const body = html`${notice(input.notice)}
 <section class="card tone-${status.tone}" aria-labelledby="status-title">
 <h2 id="status-title">${status.headline}</h2>
+${status.note ? html`<p>${status.note}</p>` : ''}
 ${factList(status.details)}
 </section>
 ${cardSection(card, 'card-title', true)}

@@ -14,6 +14,8 @@ export interface StatusSummary {
   tone: StatusTone;
   /** e.g. "Approved by lead@example.com at 14:02 (Europe/London)". */
   headline: string;
+  /** A sentence under the headline, e.g. why this link can no longer decide. */
+  note?: string;
   details: Fact[];
 }
 
@@ -115,15 +117,15 @@ export function describeStatus({ request: row, group, now, approver }: CardInput
   }
 
   const current = tierName(group, row.tier);
-  const details: Fact[] = [];
+  let note: string | undefined;
   let headline = `Waiting for ${current} — ${formatTimeLeft(new Date(row.expiresAt), now)}`;
   const escalation = latestEscalation(row);
   if (escalation) headline = `Escalated to ${escalation.tierName} ${at(new Date(escalation.at), group, now)}`;
   if (approver !== undefined && !isMember(group, row.tier, approver)) {
-    details.push({ label: 'This link', value: `is for ${approver}, who is not in ${current}, the reviewers asked now` });
+    note = `This link is for ${approver}, who is not in ${current}, the reviewers asked now.`;
   }
   if (row.heldUntil && new Date(row.heldUntil) > now) {
     headline = `On hold until ${formatClock(new Date(row.heldUntil), group.timeZone, now)} (${group.timeZone}), outside business hours`;
   }
-  return { tone: 'waiting', headline, details };
+  return { tone: 'waiting', headline, note, details: [] };
 }
