@@ -3,8 +3,7 @@
  * names and the respond handler parses them with this schema: one source of truth for both.
  */
 import { z } from 'zod';
-import { InvalidRequestError } from '../errors.ts';
-import { summarizeIssues } from './issues.ts';
+import { parseWith } from './parse.ts';
 
 /** Prefix of the per-argument inputs of an approval's "modify" choice: `arg.amount_usd`. */
 export const ARG_FIELD_PREFIX = 'arg.';
@@ -50,10 +49,5 @@ export function parseResponseForm(fields: Record<string, string>): ResponseForm 
     else rest[key] = value === '' && key !== 'reason' && key !== 'result' && key !== 'correctedOutput' ? undefined : value;
   }
   if (Object.keys(args).length > 0) rest.args = args;
-  const result = ResponseForm.safeParse(rest);
-  if (!result.success) {
-    const issues = summarizeIssues(result.error.issues);
-    throw new InvalidRequestError(`Invalid response: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
-  }
-  return result.data;
+  return parseWith(ResponseForm, rest, 'response');
 }

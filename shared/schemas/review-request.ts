@@ -3,9 +3,8 @@
  * `docs/schemas/review-request.schema.json` is generated from it for agents not written in TypeScript.
  */
 import { z } from 'zod';
-import { InvalidRequestError } from '../errors.ts';
-import { summarizeIssues } from './issues.ts';
 import { JsonValue } from './json.ts';
+import { parseWith } from './parse.ts';
 
 export const KINDS = ['approval', 'disambiguation', 'verification', 'escalation', 'correction'] as const;
 export const Kind = z.enum(KINDS);
@@ -125,13 +124,5 @@ export type ReviewRequestInput = z.input<typeof ReviewRequest>;
 
 /** Validate untrusted input; the error lists every zod issue with its path (e.g. `action.args`). */
 export function parseReviewRequest(input: unknown): ReviewRequest {
-  const result = ReviewRequest.safeParse(input);
-  if (!result.success) {
-    const issues = summarizeIssues(result.error.issues);
-    throw new InvalidRequestError(
-      `Invalid ReviewRequest: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-      issues,
-    );
-  }
-  return result.data;
+  return parseWith(ReviewRequest, input, 'ReviewRequest');
 }

@@ -1,0 +1,49 @@
+/** The live review queue of each reviewer group, for the SLO metrics (queue depth, oldest pending age). */
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { DIMENSION, METRIC } from '../metrics.ts';
+import { REQUESTS } from '../tables.ts';
+import type { RequestStore } from '../store/requests.ts';
+
+export interface QueueStats {
+  group: string;
+  depth: number;
+  /** 0 when the queue is empty. */
+  oldestPendingAgeSeconds: number;
+}
+
+async function countPending(requests: RequestStore, group: string): Promise<number> {
+  const { name, partitionKey } = REQUESTS.pendingIndex;
+  let count = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await requests.doc.send(
+      new QueryCommand({
+        TableName: requests.tableName,
+        IndexName: name,
+        KeyConditionExpression: '#pk = :group',
+        ExpressionAttributeNames: { '#pk': partitionKey },
+        ExpressionAttributeValues: { ':group': group },
+        Select: 'COUNT',
+        ExclusiveStartKey: start,
+      }),
+    );
+    count += out.Count ?? 0;
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return count;
+}
+
+export async function queueStats(requests: RequestStore, group: string, now: Date): Promise<QueueStats> {
+  const [depth, oldest] = await Promise.all([countPending(requests, group), requests.pendingByGroup(group, { limit: 1 })]);
+  const createdAt = oldest[0]?.createdAt;
+  const oldestPendingAgeSeconds = createdAt ? Math.max(0, Math.floor((now.getTime() - Date.parse(createdAt)) / 1000)) : 0;
+  return { group, depth, oldestPendingAgeSeconds };
+}
+
+export function publishQueueStats(metrics: Metrics, stats: QueueStats): void {
+  const metric = metrics.singleMetric();
+  metric.addDimension(DIMENSION.group, stats.group);
+  metric.addMetric(METRIC.queueDepth, MetricUnit.Count, stats.depth);
+  metric.addMetric(METRIC.oldestPendingAge, MetricUnit.Seconds, stats.oldestPendingAgeSeconds);
+}
