@@ -2,7 +2,7 @@
  * Human-review task (lambda:invoke.waitForTaskToken): stores the pending request with its task token,
  * schedules its expiry and emails the first tier. The execution waits until someone sends the token back.
  */
-import { HitlError } from '#shared/errors.ts';
+import { DuplicateRequestError, HitlError, InvalidRequestError } from '#shared/errors.ts';
 import { admitRequest } from '#shared/review/admission.ts';
 import { reviewDepsFromEnv } from '#shared/review/deps.ts';
 import { describeError } from '#shared/review/decisions.ts';
@@ -21,7 +21,8 @@ export async function handler(event: unknown): Promise<OpenReviewResult> {
     const { request, group } = admitRequest(parsed.data.request, deps.config);
     return await openReview(deps, { requestId, request, group, taskToken, executionArn });
   } catch (err) {
-    deps.log.error('Review task failed', { requestId, error: describeError(err, [taskToken]) });
+    const expected = err instanceof InvalidRequestError || err instanceof DuplicateRequestError;
+    (expected ? deps.log.warn : deps.log.error).call(deps.log, 'Review task failed', { requestId, error: describeError(err, [taskToken]) });
     throw err;
   }
 }
