@@ -1,0 +1,129 @@
+/**
+ * The data access the handlers and the report CLI use, against dynalite: the pending queue oldest first,
+ * first decision wins, and the decision log's analyst queries (by agent, action type, time window).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Decision } from '#shared/schemas/decision.ts';
+import { parseReviewRequest } from '#shared/schemas/review-request.ts';
+import { DecisionLog, daysOf, decisionIndexKeys } from '#shared/store/decision-log.ts';
+import type { StoredRequest } from '#shared/store/model.ts';
+import { RequestStore } from '#shared/store/requests.ts';
+import { startDynamo, type LocalDynamo } from '../support/dynamo.ts';
+
+let dynamo: LocalDynamo;
+let requests: RequestStore;
+let log: DecisionLog;
+
+beforeAll(async () => {
+  dynamo = await startDynamo();
+  requests = new RequestStore(dynamo.doc, dynamo.tables.requests);
+  log = new DecisionLog(dynamo.doc, dynamo.tables.decisions);
+});
+afterAll(async () => dynamo?.stop());
+
+const request = parseReviewRequest({
+  kind: 'approval',
+  agent: 'billing-agent',
+  reason: 'r',
+  risk: { class: 'financial', reversible: false },
+  reviewerGroup: 'billing',
+  action: { name: 'refund', args: { amount_usd: 10 } },
+});
+
+function pending(requestId: string, createdAt: string, group = 'billing'): StoredRequest {
+  return {
+    requestId,
+    status: 'PENDING',
+    kind: 'approval',
+    agent: 'billing-agent',
+    actionType: 'approval#refund',
+    reviewerGroup: group,
+    fallback: 'deny',
+    request,
+    tier: 1,
+    round: 1,
+    createdAt,
+    expiresAt: createdAt,
+    ttlSeconds: 1800,
+    executionArn: `arn:aws:states:us-east-1:123456789012:execution:hitl:${requestId}`,
+    taskToken: `token-${requestId}`,
+    pendingGroup: group,
+  };
+}
+
+function decision(requestId: string, decidedAt: string, outcome: Decision['outcome'] = 'approved'): Decision {
+  return { requestId, kind: 'approval', outcome, decidedBy: 'a@example.com', tier: 1, requestedAt: decidedAt, decidedAt, latencyMs: 0 };
+}
+
+describe('requests table', () => {
+  it('lists a group’s pending requests oldest first, and a decided one leaves the queue', async () => {
+    const rows = [
+      pending('q-2', '2026-03-02T10:00:00.000Z'),
+      pending('q-1', '2026-03-01T10:00:00.000Z'),
+      pending('q-3', '2026-03-03T10:00:00.000Z'),
+      pending('q-other', '2026-02-01T10:00:00.000Z', 'other'),
+    ];
+    for (const r of rows) expect(await requests.create(r)).toBe(true);
+    expect(await requests.create(pending('q-1', '2026-03-09T10:00:00.000Z'))).toBe(false);
+
+    expect((await requests.pendingByGroup('billing')).map((r) => r.requestId)).toEqual(['q-1', 'q-2', 'q-3']);
+    expect((await requests.pendingByGroup('billing', { limit: 2 })).map((r) => r.requestId)).toEqual(['q-1', 'q-2']);
+    expect((await requests.pendingByGroup('billing', { createdBefore: '2026-03-03T00:00:00.000Z' })).map((r) => r.requestId)).toEqual(['q-1', 'q-2']);
+
+    const won = await requests.decide('q-1', { expectedRound: 1, status: 'DECIDED', decision: decision('q-1', '2026-03-04T10:00:00.000Z'), at: '2026-03-04T10:00:00.000Z' });
+    expect(won).toMatchObject({ status: 'DECIDED', resumeClaimedAt: '2026-03-04T10:00:00.000Z' });
+    expect(won?.pendingGroup).toBeUndefined();
+    expect((await requests.pendingByGroup('billing')).map((r) => r.requestId)).toEqual(['q-2', 'q-3']);
+  });
+
+  it('lets only the first decision for a round win, and refuses a stale round', async () => {
+    await requests.create(pending('w-1', '2026-03-05T10:00:00.000Z'));
+    expect(await requests.decide('w-1', { expectedRound: 2, status: 'DECIDED', decision: decision('w-1', '2026-03-05T10:01:00.000Z'), at: 'x' })).toBeUndefined();
+    const results = await Promise.all(
+      (['approved', 'denied', 'approved', 'denied'] as const).map((outcome) =>
+        requests.decide('w-1', { expectedRound: 1, status: 'DECIDED', decision: decision('w-1', '2026-03-05T10:02:00.000Z', outcome), at: 'x' }),
+      ),
+    );
+    const winners = results.filter((r) => r !== undefined);
+    expect(winners).toHaveLength(1);
+    expect((await requests.get('w-1'))?.decision).toEqual(winners[0]?.decision);
+  });
+
+  it('starts a new round only from the expected one', async () => {
+    await requests.create(pending('e-1', '2026-03-06T10:00:00.000Z'));
+    const next = await requests.startRound('e-1', { expectedRound: 1, tier: 2, expiresAt: '2026-03-06T11:00:00.000Z', history: { tier: 2, tierName: 'managers', at: 'x', why: 'y' } });
+    expect(next).toMatchObject({ tier: 2, round: 2, history: [{ tier: 2, tierName: 'managers' }] });
+    expect(await requests.startRound('e-1', { expectedRound: 1, tier: 2, expiresAt: 'x' })).toBeUndefined();
+  });
+});
+
+describe('decision log', () => {
+  const final = (requestId: string, at: string, agent: string, actionType: string) =>
+    log.appendFinal({ requestId, event: 'decided', at, actor: 'a@example.com', tier: 1, decision: decision(requestId, at), ...decisionIndexKeys({ agent, actionType }, at) });
+
+  it('answers decisions by agent, by action type and by time window without scanning', async () => {
+    await final('d-1', '2026-04-01T23:59:00.000Z', 'billing-agent', 'approval#refund');
+    await final('d-2', '2026-04-02T00:01:00.000Z', 'billing-agent', 'approval#refund');
+    await final('d-3', '2026-04-02T12:00:00.000Z', 'crm-agent', 'verification#email');
+    await final('d-4', '2026-04-05T12:00:00.000Z', 'billing-agent', 'approval#refund');
+    await log.append({ requestId: 'd-1', event: 'notified', at: '2026-04-01T23:00:00.000Z', actor: 'system', tier: 1 });
+
+    const window = { from: '2026-04-01T00:00:00.000Z', to: '2026-04-02T23:59:59.999Z' };
+    expect((await log.decisionsByAgent('billing-agent', window)).map((e) => e.requestId)).toEqual(['d-1', 'd-2']);
+    expect((await log.decisionsByActionType('verification#email', window)).map((e) => e.requestId)).toEqual(['d-3']);
+    expect((await log.decisionsInWindow(window)).map((e) => e.requestId)).toEqual(['d-1', 'd-2', 'd-3']);
+    expect((await log.decisionsInWindow({ from: '2026-04-02T06:00:00.000Z', to: '2026-04-30T00:00:00.000Z' })).map((e) => e.requestId)).toEqual(['d-3', 'd-4']);
+    expect(daysOf({ from: '2026-04-30T22:00:00.000Z', to: '2026-05-02T01:00:00.000Z' })).toEqual(['2026-04-30', '2026-05-01', '2026-05-02']);
+  });
+
+  it('is append-only: events never overwrite each other and a final event is written once', async () => {
+    const at = '2026-04-10T10:00:00.000Z';
+    await Promise.all(Array.from({ length: 40 }, (_, i) => log.append({ requestId: 'a-1', event: 'notified', at, actor: 'system', tier: 1, details: { i } })));
+    expect(await final('a-1', at, 'billing-agent', 'approval#refund')).toBe(true);
+    expect(await final('a-1', at, 'billing-agent', 'approval#refund')).toBe(false);
+    const events = await log.forRequest('a-1');
+    expect(events.filter((e) => e.event === 'notified')).toHaveLength(40);
+    expect(events.filter((e) => e.event === 'decided')).toHaveLength(1);
+    expect(new Set(events.map((e) => e.eventKey)).size).toBe(41);
+  });
+});
