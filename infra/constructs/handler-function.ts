@@ -1,0 +1,134 @@
+/**
+ * One Lambda handler from `functions/`: Node.js 22 on arm64, bundled by the local esbuild as minified ESM
+ * with source maps, its own log group and a role that may write only to that log group.
+ */
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '#shared/metrics.ts';
+import { LOCK_FILE, REPO_ROOT, repoFileExists, repoPath } from '../paths.ts';
+
+/** CloudFormation metadata key on each AWS::Lambda::Function: the handler's entry path relative to the repo. */
+export const HANDLER_METADATA_KEY = 'hitl:handler';
+
+/** Service name in every Powertools log line and metric. */
+export const POWERTOOLS_SERVICE_NAME = 'hitl';
+
+// Some bundled CommonJS dependencies call require() for Node built-ins; ESM output has no require.
+const ESM_REQUIRE_BANNER = "import { createRequire as __hitlCreateRequire } from 'node:module'; const require = __hitlCreateRequire(import.meta.url);";
+
+export interface HandlerFunctionProps {
+  /** Handler entry file relative to the repository root, e.g. `functions/route.ts`; it must export `handler`. */
+  readonly entry: string;
+  /**
+   * What the function does, shown in the Lambda console.
+   * @default - no description
+   */
+  readonly description?: string;
+  /**
+   * Environment variables on top of the Powertools and source-map settings.
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * Maximum run time of one invocation.
+   * @default Duration.seconds(30)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Memory in MB (CPU scales with it).
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * How long the function's log group keeps events.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the log group when the stack is deleted.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly logRemovalPolicy?: RemovalPolicy;
+}
+
+export class HandlerFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  /** The entry path as given (relative to the repository root). */
+  readonly entry: string;
+
+  constructor(scope: Construct, id: string, props: HandlerFunctionProps) {
+    super(scope, id);
+    if (!/^functions\/[\w./-]+\.ts$/.test(props.entry)) {
+      throw new Error(`HandlerFunction ${id}: entry "${props.entry}" must be a .ts file under functions/, relative to the repository root, e.g. "functions/route.ts"`);
+    }
+    // Synths that skip bundling (stack tests) do not read the entry; they may run before every handler exists.
+    const entryMissing = !repoFileExists(props.entry);
+    if (entryMissing && Stack.of(this).bundlingRequired) {
+      throw new Error(`HandlerFunction ${id}: entry file ${props.entry} does not exist; create it (exporting \`handler\`) or fix the path`);
+    }
+    const memorySize = props.memorySize ?? 512;
+    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240) {
+      throw new Error(`HandlerFunction ${id}: memorySize ${memorySize} is outside Lambda's 128-10240 MB; pick a whole number of MB in that range`);
+    }
+    this.entry = props.entry;
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    // An own role instead of the AWS managed basic execution policy: logs go to this log group only.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs ${props.entry}`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      ...(entryMissing
+        ? { code: lambda.Code.fromInline(`throw new Error('${props.entry} was not bundled');`), handler: 'index.handler' }
+        : { entry: repoPath(props.entry), handler: 'handler' }),
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: LOCK_FILE,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      description: props.description,
+      timeout: props.timeout ?? Duration.seconds(30),
+      memorySize,
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node22',
+        mainFields: ['module', 'main'],
+        banner: ESM_REQUIRE_BANNER,
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        // Ship the SDK versions the tests ran against rather than whatever the runtime carries.
+        bundleAwsSDK: true,
+        forceDockerBundling: false,
+      },
+    });
+    (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_METADATA_KEY, props.entry);
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason: 'Pinned to nodejs22.x: the bundle targets node22 and the handlers are tested on it; a runtime upgrade is a deliberate, tested change.',
+    });
+  }
+
+  addEnvironment(name: string, value: string): void {
+    this.function.addEnvironment(name, value);
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The hitl stack: review tables, the five handlers, the review state machine, the reviewers' HTTP API,
+ * expiry scheduling, the link-signing secret and SLO alarms, wired with least-privilege grants.
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { ENV } from '#shared/env.ts';
+import { ConfigError } from '#shared/errors.ts';
+import { backstopSeconds } from '#shared/policies/backstop.ts';
+import { parseDeploymentConfig, type DeploymentConfig } from '#shared/schemas/config.ts';
+import { ExpiryScheduling } from './constructs/expiry-scheduling.ts';
+import { ReviewApi } from './constructs/review-api.ts';
+import { ReviewFunctions } from './constructs/review-functions.ts';
+import { ReviewStateMachine } from './constructs/review-state-machine.ts';
+import { ReviewTables } from './constructs/review-tables.ts';
+import { SigningSecret } from './constructs/signing-secret.ts';
+import { SloAlarms } from './constructs/slo-alarms.ts';
+import { grantSendEmailFrom } from './ses.ts';
+
+/** Lambda allows 4 KB for all of a function's variables together; the config must leave room for the rest. */
+const MAX_CONFIG_ENV_BYTES = 3000;
+
+export interface HitlStackProps extends StackProps {
+  /** The deployment config as written (cdk.json context `hitl` or a JSON file); validated here. */
+  readonly config: unknown;
+  /**
+   * Names the config's origin in validation errors.
+   * @default 'hitl config'
+   */
+  readonly configSource?: string;
+  /**
+   * Steady-state requests per second the reviewers' API accepts.
+   * @default 50
+   */
+  readonly apiRateLimit?: number;
+  /**
+   * Burst the reviewers' API accepts above the rate.
+   * @default 100
+   */
+  readonly apiBurstLimit?: number;
+}
+
+export class HitlStack extends Stack {
+  readonly config: DeploymentConfig;
+  readonly tables: ReviewTables;
+  readonly functions: ReviewFunctions;
+  readonly workflow: ReviewStateMachine;
+  readonly api: ReviewApi;
+  readonly scheduling: ExpiryScheduling;
+  readonly signingSecret: SigningSecret;
+  readonly alarms: SloAlarms;
+
+  constructor(scope: Construct, id: string, props: HitlStackProps) {
+    super(scope, id, props);
+    const config = parseDeploymentConfig(props.config, props.configSource ?? 'hitl config');
+    this.config = config;
+    const configJson = JSON.stringify(config);
+    if (Buffer.byteLength(configJson) > MAX_CONFIG_ENV_BYTES) {
+      throw new ConfigError(
+        `The hitl config is ${Buffer.byteLength(configJson)} bytes as JSON; functions receive it in ${ENV.config} and Lambda allows 4 KB of variables in all. Keep it under ${MAX_CONFIG_ENV_BYTES} bytes (fewer or shorter member lists).`,
+      );
+    }
+    const removalPolicy = config.dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+
+    this.tables = new ReviewTables(this, 'Tables', { retain: !config.dev });
+    this.signingSecret = new SigningSecret(this, 'SigningSecret', { removalPolicy });
+    this.functions = new ReviewFunctions(this, 'Functions', {
+      logRemovalPolicy: removalPolicy,
+      environment: {
+        [ENV.requestsTable]: this.tables.requests.tableName,
+        [ENV.decisionsTable]: this.tables.decisionLog.tableName,
+        [ENV.config]: configJson,
+      },
+    });
+    const { route, request, respond, expire, monitor } = this.functions;
+
+    this.scheduling = new ExpiryScheduling(this, 'Expiry', {
+      expireFunction: expire.function,
+      scheduleGroupName: `${this.stackName}-expiry`,
+      removalPolicy,
+    });
+    this.api = new ReviewApi(this, 'Api', {
+      respondFunction: respond.function,
+      rateLimit: props.apiRateLimit,
+      burstLimit: props.apiBurstLimit,
+      logRemovalPolicy: removalPolicy,
+    });
+    this.workflow = new ReviewStateMachine(this, 'Workflow', {
+      routeFunction: route.function,
+      requestFunction: request.function,
+      expireFunction: expire.function,
+      stateMachineName: `${this.stackName}-review`,
+      backstopTimeout: Duration.seconds(backstopSeconds(config)),
+      logRemovalPolicy: removalPolicy,
+    });
+
+    // Functions that email reviewers, sign links and manage expiry schedules.
+    for (const fn of [request, respond, expire]) {
+      fn.addEnvironment(ENV.signingSecretId, this.signingSecret.secret.secretArn);
+      fn.addEnvironment(ENV.scheduleGroup, this.scheduling.scheduleGroupName);
+      fn.addEnvironment(ENV.schedulerRoleArn, this.scheduling.schedulerRole.roleArn);
+      fn.addEnvironment(ENV.scheduleDlqArn, this.scheduling.deadLetterQueue.queueArn);
+      // The URL names only the API (not its routes or integration), so respond may have it without a cycle.
+      fn.addEnvironment(ENV.baseUrl, this.api.url);
+      this.signingSecret.grantRead(fn.role);
+      this.scheduling.grantManageSchedules(fn.role);
+      grantSendEmailFrom(fn.role, this, config.sender);
+    }
+    // The expire function targets itself with context.invokedFunctionArn: setting its own ARN would be a cycle.
+    for (const fn of [request, respond]) fn.addEnvironment(ENV.expireFunctionArn, expire.function.functionArn);
+
+    // Route records auto-decided requests (and finds an earlier one with the same idempotency key).
+    this.tables.grantRequests(route.role, 'GetItem', 'PutItem');
+    this.tables.grantDecisionLog(route.role, 'PutItem');
+
+    this.tables.grantRequests(request.role, 'GetItem', 'PutItem', 'UpdateItem');
+    this.tables.grantDecisionLog(request.role, 'PutItem');
+    this.workflow.grantTaskResponse(request.role, 'SendTaskSuccess');
+
+    for (const fn of [respond, expire]) {
+      this.tables.grantRequests(fn.role, 'GetItem', 'UpdateItem');
+      this.tables.grantDecisionLog(fn.role, 'PutItem');
+      this.workflow.grantTaskResponse(fn.role, 'SendTaskSuccess', 'SendTaskFailure');
+    }
+
+    this.tables.grantPendingQueue(monitor.role);
+
+    this.alarms = new SloAlarms(this, 'Alarms', {
+      reviewerGroups: Object.keys(config.reviewerGroups),
+      oldestPendingAgeSeconds: config.alarms.oldestPendingAgeSeconds,
+      monitorFunction: monitor.function,
+      deadLetterQueue: this.scheduling.deadLetterQueue,
+      dlqDepth: config.alarms.dlqDepth,
+      stateMachine: this.workflow.stateMachine,
+      functions: { Route: route.function, Request: request.function, Respond: respond.function, Expire: expire.function, Monitor: monitor.function },
+    });
+
+    const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
+    output('StateMachineArn', this.workflow.stateMachine.stateMachineArn, 'Start a review: StartExecution with a ReviewRequest');
+    output('ReviewApiUrl', this.api.url, 'Base URL of the signed review links');
+    output('RequestsTableName', this.tables.requests.tableName, 'One row per review request');
+    output('DecisionLogTableName', this.tables.decisionLog.tableName, 'Append-only decision log');
+    output('SigningSecretArn', this.signingSecret.secret.secretArn, 'HMAC keys for review links');
+    output('ScheduleGroupName', this.scheduling.scheduleGroupName, 'EventBridge Scheduler group of expiry schedules');
+    output('AlarmTopicArn', this.alarms.alarmTopic.topicArn, 'Subscribe operators to hitl alarms');
+  }
+}

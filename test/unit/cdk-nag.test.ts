@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { Validations, type PolicyValidationPluginReport } from 'aws-cdk-lib';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { IConstruct } from 'constructs';
+import { addComplianceChecks } from '#infra/compliance.ts';
+import { buildStack } from '../support/synth.ts';
+
+function findings(report: PolicyValidationPluginReport): string[] {
+  return report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}`));
+}
+
+/** Every acknowledgement in the tree: where, which rule, why. */
+function acknowledgements(root: IConstruct): { path: string; id: string; reason: string }[] {
+  return root.node.findAll().flatMap((c) =>
+    c.node.metadata
+      .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((m) =>
+        Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ path: c.node.path, id: id.replace(/^annotation::/i, ''), reason })),
+      ),
+  );
+}
+
+/** The same checks with acknowledgements ignored: what the acknowledgements are hiding. */
+function unacknowledgedChecks(): AwsSolutionsChecks {
+  const pack = new AwsSolutionsChecks();
+  Object.defineProperty(pack, 'isAcknowledged', { value: () => false });
+  return pack;
+}
+
+describe('AWS Solutions checks (cdk-nag)', () => {
+  it('find no unacknowledged errors or warnings', () => {
+    const { app } = buildStack();
+    expect(findings(new AwsSolutionsChecks().validateScope(app))).toEqual([]);
+  });
+
+  it('run at synth as the app registers them, and pass', () => {
+    const { app } = buildStack();
+    addComplianceChecks(app);
+    expect(() => app.synth()).not.toThrow();
+  });
+
+  it('fail synth on a non-compliant resource (the check can fail)', () => {
+    const { app, stack } = buildStack();
+    new sqs.Queue(stack, 'PlainQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED });
+    expect(findings(new AwsSolutionsChecks().validateScope(app))).toContain('error AwsSolutions-SQS4 at HitlTest/PlainQueue/Resource');
+    addComplianceChecks(app);
+    expect(() => app.synth()).toThrow(/AwsSolutions-SQS4/);
+  });
+
+  it('acknowledge only real findings, each with a specific reason', () => {
+    const { app } = buildStack();
+    const hidden = unacknowledgedChecks().validateScope(app).violations;
+    const acks = acknowledgements(app);
+    expect(acks.length).toBeGreaterThan(0);
+    for (const ack of acks) {
+      expect(ack.reason.length, `${ack.id} at ${ack.path}`).toBeGreaterThanOrEqual(60);
+      const finding = hidden.find((v) => v.ruleName === ack.id);
+      const where = finding?.violatingResources.map((r) => r.constructPath) ?? [];
+      expect(
+        where.some((p) => p !== undefined && (p === ack.path || p.startsWith(`${ack.path}/`))),
+        `${ack.id} acknowledged at ${ack.path} but not found there`,
+      ).toBe(true);
+    }
+  });
+});
