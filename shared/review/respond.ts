@@ -6,10 +6,10 @@ import { InvalidRequestError, LinkError } from '../errors.ts';
 import { renderErrorPage, renderReviewPage, renderStatusPage } from '../render/index.ts';
 import type { ReviewerGroup } from '../schemas/config.ts';
 import type { Outcome } from '../schemas/decision.ts';
-import { parseResponseForm } from '../schemas/response-form.ts';
+import { parseResponseForm, type ResponseForm } from '../schemas/response-form.ts';
 import { verifyLink, type VerifiedLink } from '../signing.ts';
 import type { StoredRequest } from '../store/model.ts';
-import { CHOICES, interpretForm } from './choices.ts';
+import { CHOICES, interpretForm, type FormAction } from './choices.ts';
 import { visibleRow } from './decisions.ts';
 import type { ReviewDeps } from './deps.ts';
 import { escalateToNextTier } from './escalate.ts';
@@ -158,8 +158,8 @@ export async function submitReview(deps: ReviewDeps, input: Submission): Promise
   if (ctx.row.status !== 'PENDING') return replay(deps, ctx);
   if (!isTierMember(ctx.group, ctx.row.tier, ctx.link.approver)) return statusPage(deps, ctx, 403, notYoursNotice(ctx));
 
-  let form;
-  let action;
+  let form: ResponseForm;
+  let action: FormAction;
   try {
     form = parseResponseForm(input.fields);
     if (form.round !== ctx.row.round) {

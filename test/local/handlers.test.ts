@@ -701,6 +701,7 @@ describe('task tokens', () => {
     expect(links.length).toBeGreaterThanOrEqual(mails.length);
     const logs = captured.join('\n');
     expect(logs).toContain('Reviewers notified');
+    expect(logs).toMatch(/"DecisionLatencyMs":\d+/);
     for (const token of issuedTokens) {
       for (const mail of mails) expect(`${mail.subject}\n${mail.text}\n${mail.html}`).not.toContain(token);
       for (const link of links) expect(link).not.toContain(token);
