@@ -13,9 +13,17 @@ import type { StoredRequest } from '../store/model.ts';
 import { buildDecision, type DecisionFields } from './decisions.ts';
 import type { ReviewDeps } from './deps.ts';
 import { escalateToNextTier } from './escalate.ts';
-import { finalizeDecision } from './finalize.ts';
+import { finalizeDecision, resumeIfNeeded } from './finalize.ts';
 import { groupOf, tierOf } from './groups.ts';
 import { notifyCurrentTier, purgeAt } from './notify.ts';
+
+/** The decision is recorded but the execution could not be told yet; thrown so the caller retries. */
+export class ResumeFailedError extends Error {
+  constructor(requestId: string) {
+    super(`Request ${requestId} is decided but its execution could not be resumed yet`);
+    this.name = 'ResumeFailedError';
+  }
+}
 
 export type ExpireResult =
   | { result: 'no-op'; why: string }
@@ -53,7 +61,11 @@ function policyDecision(row: StoredRequest, now: Date, outcome: Decision['outcom
 async function currentRound(deps: ReviewDeps, ref: RoundRef): Promise<StoredRequest | string> {
   const row = await deps.requests.get(ref.requestId);
   if (!row) return `no request ${ref.requestId}`;
-  if (row.status !== 'PENDING') return `request is already ${row.status.toLowerCase()}`;
+  if (row.status !== 'PENDING') {
+    // A retried firing whose first try ended the request but could not resume the execution finishes the job.
+    if (await resumeIfNeeded(deps, row) === 'failed') throw new ResumeFailedError(row.requestId);
+    return `request is already ${row.status.toLowerCase()}`;
+  }
   if (row.round !== ref.round || row.tier !== ref.tier) return `request moved on to tier ${row.tier}, round ${row.round}`;
   return row;
 }
@@ -70,7 +82,10 @@ async function carryOut(deps: ReviewDeps, row: StoredRequest, plan: FallbackPlan
         actor: decision.decidedBy,
         details: { policy: plan.policy, why: plan.why },
       });
-      return done.won ? { result: 'decided', decision } : { result: 'no-op', why: 'a decision landed first' };
+      if (!done.won) return { result: 'no-op', why: 'a decision landed first' };
+      // Throwing makes the Scheduler retry; the retry finds the row decided and resumes it.
+      if (done.resume === 'failed') throw new ResumeFailedError(row.requestId);
+      return { result: 'decided', decision };
     }
     case 'escalate': {
       const done = await escalateToNextTier(deps, row.requestId, { expectedRound: row.round, actor: `policy:${plan.policy}`, why: plan.why });
