@@ -9,6 +9,7 @@ import { ConfigError } from '#shared/errors.ts';
 import { backstopSeconds } from '#shared/policies/backstop.ts';
 import { parseDeploymentConfig, type DeploymentConfig } from '#shared/schemas/config.ts';
 import { ExpiryScheduling } from './constructs/expiry-scheduling.ts';
+import { POWERTOOLS_SERVICE_NAME } from './constructs/handler-function.ts';
 import { ReviewApi } from './constructs/review-api.ts';
 import { ReviewFunctions } from './constructs/review-functions.ts';
 import { ReviewStateMachine } from './constructs/review-state-machine.ts';
@@ -129,6 +130,8 @@ export class HitlStack extends Stack {
       reviewerGroups: Object.keys(config.reviewerGroups),
       oldestPendingAgeSeconds: config.alarms.oldestPendingAgeSeconds,
       monitorFunction: monitor.function,
+      // What shared/clients.ts createMetrics('monitor') puts on every metric.
+      queueMetricDimensions: { service: POWERTOOLS_SERVICE_NAME, fn: 'monitor' },
       deadLetterQueue: this.scheduling.deadLetterQueue,
       dlqDepth: config.alarms.dlqDepth,
       stateMachine: this.workflow.stateMachine,

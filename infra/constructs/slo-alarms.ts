@@ -22,6 +22,12 @@ export interface SloAlarmsProps {
   readonly oldestPendingAgeSeconds: number;
   /** Publishes QueueDepth and OldestPendingAgeSeconds; scheduled here every minute. */
   readonly monitorFunction: lambda.IFunction;
+  /**
+   * Dimensions the monitor puts on every queue metric besides ReviewerGroup (Powertools adds `service` and
+   * any default dimensions). A CloudWatch metric is identified by all of its dimensions, so the alarm must name them all.
+   * @default - none
+   */
+  readonly queueMetricDimensions?: Readonly<Record<string, string>>;
   /** Expiry schedule invocations that could not be delivered. */
   readonly deadLetterQueue: sqs.IQueue;
   /** Alarm when the DLQ holds at least this many messages. */
@@ -83,7 +89,7 @@ export class SloAlarms extends Construct {
         metric: new cloudwatch.Metric({
           namespace: METRICS_NAMESPACE,
           metricName: METRIC.oldestPendingAge,
-          dimensionsMap: { [DIMENSION.group]: group },
+          dimensionsMap: { ...props.queueMetricDimensions, [DIMENSION.group]: group },
           statistic: cloudwatch.Stats.MAXIMUM,
           period: Duration.minutes(1),
         }),

@@ -379,7 +379,12 @@ describe('alarms', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: METRICS_NAMESPACE,
         MetricName: METRIC.oldestPendingAge,
-        Dimensions: [{ Name: 'ReviewerGroup', Value: group }],
+        // All the dimensions the monitor emits (see stack-metrics.test.ts), sorted.
+        Dimensions: [
+          { Name: 'ReviewerGroup', Value: group },
+          { Name: 'fn', Value: 'monitor' },
+          { Name: 'service', Value: 'hitl' },
+        ],
         Statistic: 'Maximum',
         Threshold: 900,
         ComparisonOperator: 'GreaterThanThreshold',
