@@ -60,3 +60,11 @@ export class RequestNotFoundError extends HitlError {
     this.name = 'RequestNotFoundError';
   }
 }
+
+/** A decision is recorded but its execution could not be resumed yet; thrown so the caller's retry resumes it. */
+export class ResumeFailedError extends HitlError {
+  constructor(requestId: string) {
+    super(`Request ${requestId} is decided but its execution could not be resumed yet`);
+    this.name = 'ResumeFailedError';
+  }
+}

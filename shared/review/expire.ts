@@ -4,7 +4,7 @@
  * or one that loses a race with a reviewer, changes nothing.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { RequestNotFoundError } from '../errors.ts';
+import { RequestNotFoundError, ResumeFailedError } from '../errors.ts';
 import { DIMENSION, METRIC } from '../metrics.ts';
 import { planFallback, type FallbackPlan } from '../policies/fallback.ts';
 import { createRoundSchedule } from '../schedules.ts';
@@ -16,14 +16,6 @@ import { escalateToNextTier } from './escalate.ts';
 import { finalizeDecision, resumeIfNeeded } from './finalize.ts';
 import { groupOf, tierOf } from './groups.ts';
 import { notifyCurrentTier, purgeAt } from './notify.ts';
-
-/** The decision is recorded but the execution could not be told yet; thrown so the caller retries. */
-export class ResumeFailedError extends Error {
-  constructor(requestId: string) {
-    super(`Request ${requestId} is decided but its execution could not be resumed yet`);
-    this.name = 'ResumeFailedError';
-  }
-}
 
 export type ExpireResult =
   | { result: 'no-op'; why: string }
