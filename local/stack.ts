@@ -1,0 +1,395 @@
+/**
+ * The local stack: the synthesized template's functions, tables and state machine on 127.0.0.1. `npm start`,
+ * the test helper and the e2e tests all start it through `startLocalStack`.
+ */
+import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { ENV } from '#shared/env.ts';
+import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, functionArn, functionNameOf } from './aws-ids.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { createDynamoServer, ensureTables } from './dynamodb.ts';
+import { closeServer, listen, urlOf } from './http.ts';
+import { writeJsonFile } from './json-file.ts';
+import { LocalLambda, type LambdaHandler } from './lambda.ts';
+import { readStackResources, type FunctionResource, type StackResources } from './resources.ts';
+import { createRespondServer } from './respond-server.ts';
+import { SchedulerEngine } from './scheduler/engine.ts';
+import { createSchedulerServer } from './scheduler/server.ts';
+import { createSecretsServer, ensureKeyRing, type LocalSecret } from './secrets.ts';
+import { startSes, type LocalSes, type StoredEmail } from './ses.ts';
+import { SfnEngine } from './sfn/engine.ts';
+import { createSfnServer } from './sfn/server.ts';
+import { synthesize } from './synth.ts';
+import { TemplateResolver } from './template.ts';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const DEFAULT_STATE_DIR = join(REPO_ROOT, '.hitl');
+
+export interface Ports {
+  /** The reviewers' endpoint (review links). */
+  respond: number;
+  /** SES API and the mail viewer. */
+  ses: number;
+  sfn: number;
+  scheduler: number;
+  dynamodb: number;
+  secretsManager: number;
+}
+
+/** Fixed defaults, so links in emails and `.hitl/local.json` stay the same across restarts. */
+export const DEFAULT_PORTS: Ports = { respond: 8700, ses: 8701, sfn: 8702, scheduler: 8703, dynamodb: 8704, secretsManager: 8705 };
+
+export interface Endpoints {
+  respond: string;
+  mailViewer: string;
+  ses: string;
+  sfn: string;
+  scheduler: string;
+  dynamodb: string;
+  secretsManager: string;
+}
+
+export interface LocalStackOptions {
+  /** Where state lives: tables, executions, schedules, emails, keys, `local.json`. @default `<repo>/.hitl` */
+  stateDir?: string;
+  /** Ports to listen on (127.0.0.1); 0 picks a free one. @default DEFAULT_PORTS */
+  ports?: Partial<Ports>;
+  /** The Scheduler's clock; a ManualClock lets tests fire schedules with `scheduler.advanceBy`. @default the system clock */
+  clock?: Clock;
+  /** Pause before each state machine Retry, in ms, instead of the definition's intervals (tests). */
+  retryIntervalMs?: number;
+  /** Pause before each Scheduler delivery retry, in ms (tests). */
+  scheduleRetryDelayMs?: number;
+  /** CDK context on top of cdk.json's, e.g. `{ hitl: { ...config } }`. */
+  context?: Record<string, unknown>;
+  /** Where to synthesize; reused while infra/, shared/ and cdk.json are unchanged. @default `<stateDir>/cdk.out` */
+  cdkOutDir?: string;
+  forceSynth?: boolean;
+  /** Extra environment for every function, e.g. `{ POWERTOOLS_LOG_LEVEL: 'DEBUG' }`. */
+  env?: Record<string, string>;
+  /** Log level of the functions (Powertools). @default 'WARN' */
+  functionLogLevel?: string;
+  /** The stack's own messages (what started, replays, schedule retries). @default none */
+  log?: (line: string) => void;
+  /** Also report each function invocation to `log`. */
+  logInvocations?: boolean;
+}
+
+export interface LocalStack {
+  stateDir: string;
+  ports: Ports;
+  endpoints: Endpoints;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  stackName: string;
+  stateMachineArn: string;
+  tables: { requests: string; decisions: string };
+  scheduleGroup: string | undefined;
+  signingKeyFile: string;
+  /** Environment that points the AWS SDKs and CLIs at this stack. */
+  clientEnv: Record<string, string>;
+  clients: { sfn: SFNClient; dynamodb: DynamoDBClient; doc: DynamoDBDocumentClient; scheduler: SchedulerClient };
+  sfn: SfnEngine;
+  scheduler: SchedulerEngine;
+  lambda: LocalLambda;
+  resources: StackResources;
+  /** Executions a restart replayed. */
+  replayed: string[];
+  synth: { cached: boolean; durationMs: number };
+  /** Emails in the mail viewer, oldest first. */
+  emails(): Promise<StoredEmail[]>;
+  stop(): Promise<void>;
+}
+
+/** Environment keys that configure the Node runtime rather than the handler; not applied in this process. */
+const RUNTIME_ONLY_ENV = new Set(['NODE_OPTIONS', 'AWS_NODEJS_CONNECTION_REUSE_ENABLED']);
+
+let loadedWithEndpoints: string | undefined;
+
+export class StaleHandlersError extends Error {
+  constructor() {
+    super(
+      'The handlers were already loaded in this process for a local stack on other ports, and they keep their SDK clients. ' +
+        'Start the stack again on the same ports (pass the first stack’s `ports`), or use a new process.',
+    );
+    this.name = 'StaleHandlersError';
+  }
+}
+
+function resolvePorts(ports: Partial<Ports> | undefined): Ports {
+  return { ...DEFAULT_PORTS, ...ports };
+}
+
+function endpointEnv(endpoints: Endpoints): Record<string, string> {
+  return {
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_ENDPOINT_URL_SES: endpoints.ses,
+    AWS_ENDPOINT_URL_SESV2: endpoints.ses,
+    AWS_ENDPOINT_URL_SFN: endpoints.sfn,
+    AWS_ENDPOINT_URL_SCHEDULER: endpoints.scheduler,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
+  };
+}
+
+/**
+ * Split the functions' variables into those every function has with the same value (set once for the
+ * process) and each function's own (applied while its module loads, since handlers read env at module scope).
+ */
+function splitEnv(functions: readonly FunctionResource[]): { common: Record<string, string>; own: Map<string, Record<string, string>>; conflicts: string[] } {
+  const keys = new Set(functions.flatMap((f) => Object.keys(f.env)).filter((k) => !RUNTIME_ONLY_ENV.has(k)));
+  const common: Record<string, string> = {};
+  const conflicts: string[] = [];
+  for (const key of keys) {
+    const values = new Set(functions.map((f) => f.env[key]));
+    if (values.size === 1 && !values.has(undefined)) common[key] = functions[0]!.env[key]!;
+    else if ([...values].filter((v) => v !== undefined).length > 1) conflicts.push(key);
+  }
+  const own = new Map(functions.map((f) => [f.logicalId, Object.fromEntries(Object.entries(f.env).filter(([k]) => keys.has(k) && !(k in common)))]));
+  return { common, own, conflicts };
+}
+
+function findRespondFunction(resolver: TemplateResolver, resources: StackResources): string | undefined {
+  const targets = new Set(
+    resolver
+      .resourcesOfType('AWS::ApiGatewayV2::Integration')
+      .map(([id]) => (resolver.resolve(resolver.template.Resources[id]!.Properties ?? {}) as { IntegrationUri?: string }).IntegrationUri)
+      .filter((uri): uri is string => typeof uri === 'string')
+      .map(functionNameOf),
+  );
+  return resources.functions.find((f) => targets.has(f.logicalId))?.logicalId;
+}
+
+function tableFromEnv(resources: StackResources, key: string): string {
+  const value = resources.functions.map((f) => f.env[key]).find((v) => v !== undefined);
+  return value ?? '';
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const log = options.log ?? (() => undefined);
+  const stateDir = resolve(options.stateDir ?? DEFAULT_STATE_DIR);
+  mkdirSync(stateDir, { recursive: true });
+  const wanted = resolvePorts(options.ports);
+  const cleanup: (() => Promise<void> | void)[] = [];
+  const stopAll = async () => {
+    for (const step of cleanup.reverse()) {
+      try {
+        await step();
+      } catch (err) {
+        log(`while stopping: ${(err as Error).message}`);
+      }
+    }
+    cleanup.length = 0;
+  };
+
+  try {
+    const synth = await synthesize({ repoRoot: REPO_ROOT, outDir: options.cdkOutDir ?? join(stateDir, 'cdk.out'), context: options.context, force: options.forceSynth });
+    log(synth.cached ? 'template unchanged since the last synth' : `synthesized ${synth.stackName} in ${(synth.durationMs / 1000).toFixed(1)} s`);
+
+    // The respond server first: its URL is the stack's API URL, which the template wires into the functions.
+    let respondInvoke: ((event: APIGatewayProxyEventV2) => Promise<unknown>) | undefined;
+    const respondServer = createRespondServer(() => respondInvoke, log);
+    const respondPort = await listen(respondServer, wanted.respond, 'review links (respond)');
+    cleanup.push(() => closeServer(respondServer));
+    const respondUrl = urlOf(respondPort);
+
+    const resolver = new TemplateResolver(synth.template, { stackName: synth.stackName, respondUrl });
+    const resources = readStackResources(resolver);
+    const stateMachine = resources.stateMachines[0];
+    if (!stateMachine) throw new Error(`The synthesized stack ${synth.stackName} has no state machine`);
+
+    const { common, own, conflicts } = splitEnv(resources.functions);
+    if (conflicts.length) log(`functions disagree on ${conflicts.join(', ')}; in one process, a handler reading them after start-up sees one of the values`);
+    const lambda = new LocalLambda(
+      resources.functions.map((fn) => ({
+        name: fn.logicalId,
+        timeoutSeconds: fn.timeoutSeconds,
+        memoryMb: fn.memoryMb,
+        load: () => loadHandler(fn, own.get(fn.logicalId) ?? {}),
+      })),
+      {
+        onInvoke: options.logInvocations
+          ? (r) => log(`${r.functionName} ${r.durationMs} ms${r.error ? ` failed: ${r.error}` : ''}`)
+          : (r) => (r.error ? log(`${r.functionName} failed: ${r.error}`) : undefined),
+      },
+    );
+
+    const sfn = new SfnEngine({
+      stateMachines: resources.stateMachines.map((sm) => ({ arn: sm.arn, name: sm.name, definition: sm.definition, roleArn: sm.roleArn })),
+      lambda,
+      stateFile: join(stateDir, 'executions.json'),
+      retryIntervalMs: options.retryIntervalMs,
+      log,
+    });
+    const scheduler = new SchedulerEngine({
+      lambda,
+      groups: resources.scheduleGroups,
+      clock: options.clock ?? systemClock,
+      stateFile: join(stateDir, 'schedules.json'),
+      deadLetterFile: join(stateDir, 'schedule-dlq.json'),
+      retryDelayMs: options.scheduleRetryDelayMs,
+      log,
+    });
+
+    const signingKeyFile = join(stateDir, 'signing-keys.json');
+    ensureKeyRing(signingKeyFile);
+    const secrets: LocalSecret[] = resources.secrets.map((s) => ({ name: s.name, arn: s.arn, file: signingKeyFile }));
+
+    const servers: [keyof Ports, Server, string][] = [
+      ['sfn', createSfnServer(sfn), 'Step Functions API'],
+      ['scheduler', createSchedulerServer(scheduler), 'Scheduler API'],
+      ['secretsManager', createSecretsServer(secrets), 'Secrets Manager'],
+      ['dynamodb', createDynamoServer(join(stateDir, 'dynamodb')), 'DynamoDB (dynalite)'],
+    ];
+    const ports: Ports = { ...wanted, respond: respondPort };
+    for (const [key, server, what] of servers) {
+      ports[key] = await listen(server, wanted[key], what);
+      cleanup.push(() => closeServer(server));
+    }
+    const ses: LocalSes = await startSes(wanted.ses, join(stateDir, 'mail.json'));
+    cleanup.push(async () => {
+      ses.stop();
+      await closeServer(ses.server);
+    });
+    if (!ses.server.listening) throw new Error(`Port ${wanted.ses} for SES and the mail viewer is in use; choose another (see docs/local-stack.md)`);
+    ports.ses = (ses.server.address() as { port: number }).port;
+
+    const endpoints: Endpoints = {
+      respond: respondUrl,
+      mailViewer: `${urlOf(ports.ses)}/`,
+      ses: urlOf(ports.ses),
+      sfn: urlOf(ports.sfn),
+      scheduler: urlOf(ports.scheduler),
+      dynamodb: urlOf(ports.dynamodb),
+      secretsManager: urlOf(ports.secretsManager),
+    };
+    const clientEnv: Record<string, string> = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_DEFAULT_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      ...endpointEnv(endpoints),
+    };
+
+    // One process for all handlers: what they share is set once, before any handler module loads.
+    const signature = JSON.stringify(endpointEnv(endpoints));
+    if (loadedWithEndpoints !== undefined && loadedWithEndpoints !== signature) throw new StaleHandlersError();
+    delete process.env.AWS_PROFILE;
+    delete process.env.AWS_SESSION_TOKEN;
+    Object.assign(process.env, clientEnv, common, {
+      POWERTOOLS_LOG_LEVEL: options.functionLogLevel ?? 'WARN',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      ...options.env,
+    });
+    loadedWithEndpoints = signature;
+
+    await ensureTables(endpoints.dynamodb, resources.tables, log);
+    await lambda.load();
+    // Handlers that read a variable only when first invoked find it too (values of the last function win).
+    for (const vars of own.values()) Object.assign(process.env, vars, options.env);
+
+    const respondFunction = findRespondFunction(resolver, resources);
+    if (respondFunction) respondInvoke = (event) => lambda.invoke(respondFunction, event);
+    else log('no function behind an HTTP API in the template; the respond server answers 503');
+
+    // Replayed executions re-issue their task tokens before any overdue expiry schedule fires.
+    const replayed = sfn.resume();
+    if (replayed.length) {
+      log(`replaying ${replayed.length} execution(s) that were waiting when the stack stopped`);
+      await sfn.settled(replayed);
+    }
+    cleanup.push(() => sfn.shutdown());
+    for (const s of resources.recurringSchedules) {
+      scheduler.addTemplateSchedule({
+        Name: s.name.slice(0, 64),
+        ScheduleExpression: s.expression,
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        Target: { Arn: s.targetArn, RoleArn: `arn:aws:iam::${LOCAL_ACCOUNT}:role/events`, Input: s.input, RetryPolicy: { MaximumRetryAttempts: s.maxRetries ?? 0 } },
+      });
+    }
+    scheduler.resume();
+    cleanup.push(() => scheduler.shutdown());
+
+    const clients = {
+      sfn: new SFNClient({ endpoint: endpoints.sfn, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+      dynamodb: new DynamoDBClient({ endpoint: endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+      scheduler: new SchedulerClient({ endpoint: endpoints.scheduler, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+    };
+    const doc = DynamoDBDocumentClient.from(clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
+    cleanup.push(() => {
+      for (const c of Object.values(clients)) c.destroy();
+    });
+
+    const tables = { requests: tableFromEnv(resources, ENV.requestsTable), decisions: tableFromEnv(resources, ENV.decisionsTable) };
+    const scheduleGroup = resources.functions.map((f) => f.env[ENV.scheduleGroup]).find((v) => v !== undefined) ?? resources.scheduleGroups[0];
+    writeJsonFile(join(stateDir, 'local.json'), {
+      region: LOCAL_REGION,
+      accountId: LOCAL_ACCOUNT,
+      credentials: LOCAL_CREDENTIALS,
+      endpoints,
+      stackName: synth.stackName,
+      stateMachineArn: stateMachine.arn,
+      stateMachines: Object.fromEntries(resources.stateMachines.map((sm) => [sm.name, sm.arn])),
+      tables,
+      tableNames: Object.fromEntries(resources.tables.map((t) => [t.logicalId, t.name])),
+      functions: Object.fromEntries(resources.functions.map((f) => [f.logicalId, { arn: functionArn(f.logicalId), handler: f.handlerFile }])),
+      scheduleGroup,
+      signingSecretId: resources.secrets[0]?.arn,
+      env: clientEnv,
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+    });
+
+    return {
+      stateDir,
+      ports,
+      endpoints,
+      region: LOCAL_REGION,
+      credentials: { ...LOCAL_CREDENTIALS },
+      stackName: synth.stackName,
+      stateMachineArn: stateMachine.arn,
+      tables,
+      scheduleGroup,
+      signingKeyFile,
+      clientEnv,
+      clients: { ...clients, doc },
+      sfn,
+      scheduler,
+      lambda,
+      resources,
+      replayed,
+      synth: { cached: synth.cached, durationMs: synth.durationMs },
+      async emails() {
+        const res = await fetch(`${endpoints.ses}/store`);
+        return ((await res.json()) as { emails: StoredEmail[] }).emails;
+      },
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Import a handler module with its function's own variables in place, as its cold start would see them. */
+async function loadHandler(fn: FunctionResource, ownEnv: Record<string, string>): Promise<LambdaHandler> {
+  const saved = Object.fromEntries(Object.keys(ownEnv).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, ownEnv);
+  try {
+    const mod = (await import(pathToFileURL(join(REPO_ROOT, fn.handlerFile)).href)) as Record<string, unknown>;
+    const handler = mod[fn.exportName];
+    if (typeof handler !== 'function') throw new Error(`${fn.handlerFile} does not export a function named ${fn.exportName}`);
+    return handler as LambdaHandler;
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The whole local stack for tests: started in this process on free ports in a temporary state directory,
+ * with retries that do not wait. Local and e2e tests share it:
+ *
+ *   const stack = await startTestStack();
+ *   const { executionArn } = await stack.clients.sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, input }));
+ *   const [email] = await stack.waitForEmails((e) => e.destination.to.includes('lead@example.com'));
+ *   await stack.submit(stack.reviewLinks(email)[0], { choice: 'approve', round: '1' });
+ *   const done = await stack.waitForExecution(executionArn);
+ *   await stack.stop();
+ *
+ * One test file may `restart()` its stack (same state directory, same ports); the handlers stay loaded.
+ */
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DescribeExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
+import type { Clock } from '#local/clock.ts';
+import type { StoredEmail } from '#local/ses.ts';
+import { REPO_ROOT, startLocalStack, type LocalStack, type LocalStackOptions, type Ports } from '#local/stack.ts';
+
+export interface TestStackOptions {
+  /** Reuse a state directory (a restart); default a new temporary one, removed by `stop({ keepState: false })`. */
+  stateDir?: string;
+  ports?: Partial<Ports>;
+  /** A ManualClock to fire schedules with `stack.scheduler.advanceBy(ms)`. */
+  clock?: Clock;
+  /** CDK context on top of cdk.json's, e.g. `{ hitl: {...config} }`. */
+  context?: Record<string, unknown>;
+  /** Powertools log level of the functions. @default 'ERROR' */
+  functionLogLevel?: string;
+  env?: Record<string, string>;
+  log?: (line: string) => void;
+}
+
+export interface TestStack extends LocalStack {
+  /** Poll DescribeExecution until the execution is no longer RUNNING. */
+  waitForExecution(executionArn: string, timeoutMs?: number): Promise<DescribeExecutionCommandOutput>;
+  /** Poll the mail viewer until `count` emails match. */
+  waitForEmails(match?: (email: StoredEmail) => boolean, count?: number, timeoutMs?: number): Promise<StoredEmail[]>;
+  /** Review links (to the local respond server) in an email's text, in order. */
+  reviewLinks(email: StoredEmail): string[];
+  /** POST a reviewer's form to a review link as the page would (same-origin browser request). */
+  submit(link: string, fields: Record<string, string>): Promise<Response>;
+  /** Stop and start again on the same state directory and ports. */
+  restart(): Promise<TestStack>;
+  /** Stop; removes the temporary state directory unless `keepState`. */
+  stop(options?: { keepState?: boolean }): Promise<void>;
+}
+
+const FREE_PORTS: Ports = { respond: 0, ses: 0, sfn: 0, scheduler: 0, dynamodb: 0, secretsManager: 0 };
+
+/** Synthesized templates are reused across test files, one directory per CDK context. */
+function cdkOutDir(context: Record<string, unknown> | undefined): string {
+  const key = createHash('sha256').update(JSON.stringify(context ?? {})).digest('hex').slice(0, 12);
+  return join(REPO_ROOT, 'node_modules', '.cache', 'hitl-local', `cdk.out-${key}`);
+}
+
+async function poll<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
+  const temporary = options.stateDir === undefined;
+  const stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'hitl-stack-'));
+  const stackOptions: LocalStackOptions = {
+    stateDir,
+    ports: { ...FREE_PORTS, ...options.ports },
+    clock: options.clock,
+    context: options.context,
+    cdkOutDir: cdkOutDir(options.context),
+    retryIntervalMs: 0,
+    scheduleRetryDelayMs: 0,
+    functionLogLevel: options.functionLogLevel ?? 'ERROR',
+    env: options.env,
+    log: options.log,
+  };
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack(stackOptions);
+  } catch (err) {
+    if (temporary) rmSync(stateDir, { recursive: true, force: true });
+    throw err;
+  }
+  const linkPrefix = `${stack.endpoints.respond}/r/`;
+
+  const testStack: TestStack = {
+    ...stack,
+    waitForExecution: (executionArn, timeoutMs = 30_000) =>
+      poll(`${executionArn} to finish`, timeoutMs, async () => {
+        const out = await stack.clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
+        return out.status === 'RUNNING' ? undefined : out;
+      }),
+    waitForEmails: (match = () => true, count = 1, timeoutMs = 30_000) =>
+      poll(`${count} matching email(s)`, timeoutMs, async () => {
+        const found = (await stack.emails()).filter(match);
+        return found.length >= count ? found : undefined;
+      }),
+    reviewLinks: (email) => [...(email.body.text ?? email.body.html ?? '').matchAll(/https?:\/\/[^\s"'<>]+/g)].map((m) => m[0].replaceAll('&amp;', '&')).filter((u) => u.startsWith(linkPrefix)),
+    submit: (link, fields) =>
+      fetch(link, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin', origin: new URL(link).origin },
+        body: new URLSearchParams(fields).toString(),
+        redirect: 'manual',
+      }),
+    restart: async () => {
+      await stack.stop();
+      const next = await startTestStack({ ...options, stateDir, ports: stack.ports });
+      if (temporary) {
+        const stopNext = next.stop;
+        next.stop = ({ keepState = false } = {}) => stopNext({ keepState });
+      }
+      return next;
+    },
+    stop: async ({ keepState = !temporary } = {}) => {
+      await stack.stop();
+      if (!keepState) rmSync(stateDir, { recursive: true, force: true });
+    },
+  };
+  return testStack;
+}
