@@ -110,7 +110,7 @@ export class HitlStack extends Stack {
     // The expire function targets itself with context.invokedFunctionArn: setting its own ARN would be a cycle.
     for (const fn of [request, respond]) fn.addEnvironment(ENV.expireFunctionArn, expire.function.functionArn);
 
-    // Route records auto-decided requests (and finds an earlier one with the same idempotency key).
+    // Route reads the request id it was given and records requests a policy decided.
     this.tables.grantRequests(route.role, 'GetItem', 'PutItem');
     this.tables.grantDecisionLog(route.role, 'PutItem');
 

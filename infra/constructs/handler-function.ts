@@ -2,7 +2,7 @@
  * One Lambda handler from `functions/`: Node.js 22 on arm64, bundled by the local esbuild as minified ESM
  * with source maps, its own log group and a role that may write only to that log group.
  */
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -67,9 +67,7 @@ export class HandlerFunction extends Construct {
     if (!/^functions\/[\w./-]+\.ts$/.test(props.entry)) {
       throw new Error(`HandlerFunction ${id}: entry "${props.entry}" must be a .ts file under functions/, relative to the repository root, e.g. "functions/route.ts"`);
     }
-    // Synths that skip bundling (stack tests) do not read the entry; they may run before every handler exists.
-    const entryMissing = !repoFileExists(props.entry);
-    if (entryMissing && Stack.of(this).bundlingRequired) {
+    if (!repoFileExists(props.entry)) {
       throw new Error(`HandlerFunction ${id}: entry file ${props.entry} does not exist; create it (exporting \`handler\`) or fix the path`);
     }
     const memorySize = props.memorySize ?? 512;
@@ -90,9 +88,8 @@ export class HandlerFunction extends Construct {
     this.logGroup.grantWrite(this.role);
 
     this.function = new NodejsFunction(this, 'Function', {
-      ...(entryMissing
-        ? { code: lambda.Code.fromInline(`throw new Error('${props.entry} was not bundled');`), handler: 'index.handler' }
-        : { entry: repoPath(props.entry), handler: 'handler' }),
+      entry: repoPath(props.entry),
+      handler: 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: LOCK_FILE,
       runtime: lambda.Runtime.NODEJS_22_X,

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Duration } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { ConfigError } from '#shared/errors.ts';
 import { ENV } from '#shared/env.ts';
@@ -6,7 +7,10 @@ import { METRIC, METRICS_NAMESPACE } from '#shared/metrics.ts';
 import { backstopSeconds } from '#shared/policies/backstop.ts';
 import { parseDeploymentConfig } from '#shared/schemas/config.ts';
 import { DECISION_LOG, REQUESTS } from '#shared/tables.ts';
+import { ExpiryScheduling } from '#infra/constructs/expiry-scheduling.ts';
+import { HandlerFunction } from '#infra/constructs/handler-function.ts';
 import { HANDLER_ENTRIES, type HandlerName } from '#infra/constructs/review-functions.ts';
+import { ReviewStateMachine } from '#infra/constructs/review-state-machine.ts';
 import { buildStack, logicalId, stateMachineDefinition, synthTemplate, TEST_CONFIG, TEST_STACK_NAME } from '../support/synth.ts';
 
 type Json = Record<string, unknown>;
@@ -452,5 +456,25 @@ describe('CloudFormation', () => {
   it('passes CDK’s built-in template validation', () => {
     const { app } = buildStack({ validateTemplate: true });
     expect(() => app.synth()).not.toThrow();
+  });
+});
+
+describe('construct props', () => {
+  it('are validated with the bad value and the fix in the message', () => {
+    const { stack } = buildStack();
+    const fn = stack.functions.expire.function;
+    expect(() => new HandlerFunction(stack, 'Outside', { entry: 'infra/app.ts' })).toThrow(/entry "infra\/app\.ts" must be a \.ts file under functions\//);
+    expect(() => new HandlerFunction(stack, 'Missing', { entry: 'functions/nope.ts' })).toThrow(/functions\/nope\.ts does not exist/);
+    expect(() => new ExpiryScheduling(stack, 'BadGroup', { expireFunction: fn, scheduleGroupName: 'has spaces' })).toThrow(/"has spaces" is not a valid schedule group name/);
+    expect(
+      () =>
+        new ReviewStateMachine(stack, 'TooLong', {
+          routeFunction: fn,
+          requestFunction: fn,
+          expireFunction: fn,
+          stateMachineName: 'x',
+          backstopTimeout: Duration.days(400),
+        }),
+    ).toThrow(/backstopTimeout of 34560000s is outside 60s-365 days/);
   });
 });
