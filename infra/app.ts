@@ -10,7 +10,7 @@ import { addComplianceChecks } from './compliance.ts';
 import { readConfigSource } from './config.ts';
 import { HitlStack } from './hitl-stack.ts';
 
-export const DEFAULT_STACK_NAME = 'Hitl';
+const DEFAULT_STACK_NAME = 'Hitl';
 
 const app = new App();
 const { input, source } = readConfigSource(app.node);
