@@ -41,9 +41,15 @@ export async function queueStats(requests: RequestStore, group: string, now: Dat
   return { group, depth, oldestPendingAgeSeconds };
 }
 
+/** One single-metric per value: Powertools flushes a single metric on each add, and its dimensions with it. */
 export function publishQueueStats(metrics: Metrics, stats: QueueStats): void {
-  const metric = metrics.singleMetric();
-  metric.addDimension(DIMENSION.group, stats.group);
-  metric.addMetric(METRIC.queueDepth, MetricUnit.Count, stats.depth);
-  metric.addMetric(METRIC.oldestPendingAge, MetricUnit.Seconds, stats.oldestPendingAgeSeconds);
+  const values: [string, MetricUnit, number][] = [
+    [METRIC.queueDepth, MetricUnit.Count, stats.depth],
+    [METRIC.oldestPendingAge, MetricUnit.Seconds, stats.oldestPendingAgeSeconds],
+  ];
+  for (const [name, unit, value] of values) {
+    const metric = metrics.singleMetric();
+    metric.addDimension(DIMENSION.group, stats.group);
+    metric.addMetric(name, unit, value);
+  }
 }
