@@ -43,7 +43,7 @@ export async function queueStats(requests: RequestStore, group: string, now: Dat
 
 /** One single-metric per value: Powertools flushes a single metric on each add, and its dimensions with it. */
 export function publishQueueStats(metrics: Metrics, stats: QueueStats): void {
-  const values: [string, MetricUnit, number][] = [
+  const values: [string, (typeof MetricUnit)[keyof typeof MetricUnit], number][] = [
     [METRIC.queueDepth, MetricUnit.Count, stats.depth],
     [METRIC.oldestPendingAge, MetricUnit.Seconds, stats.oldestPendingAgeSeconds],
   ];

@@ -119,8 +119,15 @@ function decidedNotice(row: StoredRequest): string | undefined {
   return `Already decided by ${d.decidedBy}; your response was not recorded.`;
 }
 
-function canDecide(ctx: Context): boolean {
-  return ctx.row.status === 'PENDING' && isTierMember(ctx.group, ctx.row.tier, ctx.link.approver);
+/** The round's time box has run out and its expiry has not been applied yet: too late to decide. */
+function timeBoxOver(row: StoredRequest, now: Date): boolean {
+  return row.status === 'PENDING' && !row.heldUntil && Date.parse(row.expiresAt) <= now.getTime();
+}
+
+const TIME_BOX_OVER = 'The time to decide has run out; the request\'s fallback policy applies. Nothing was changed.';
+
+function canDecide(ctx: Context, now: Date): boolean {
+  return ctx.row.status === 'PENDING' && !timeBoxOver(ctx.row, now) && isTierMember(ctx.group, ctx.row.tier, ctx.link.approver);
 }
 
 function reviewPage(deps: ReviewDeps, ctx: Context, requestId: string, query: LinkQuery, status = 200, notice?: string): Page {
@@ -142,7 +149,8 @@ export async function viewReview(deps: ReviewDeps, requestId: string, query: Lin
   const ctx = await load(deps, requestId, query);
   if ('status' in ctx) return ctx;
   if (ctx.link.expired) return statusPage(deps, ctx, 200, 'This link has expired; it can no longer be used to decide.');
-  if (canDecide(ctx)) return reviewPage(deps, ctx, requestId, query);
+  if (canDecide(ctx, deps.now())) return reviewPage(deps, ctx, requestId, query);
+  if (timeBoxOver(ctx.row, deps.now())) return statusPage(deps, ctx, 200, TIME_BOX_OVER);
   return statusPage(deps, ctx, 200, ctx.row.status === 'PENDING' ? notYoursNotice(ctx) : undefined);
 }
 
@@ -156,6 +164,7 @@ export async function submitReview(deps: ReviewDeps, input: Submission): Promise
   if ('status' in ctx) return ctx;
   if (ctx.link.expired) return statusPage(deps, ctx, 410, 'This link has expired; it can no longer be used to decide.');
   if (ctx.row.status !== 'PENDING') return replay(deps, ctx);
+  if (timeBoxOver(ctx.row, deps.now())) return statusPage(deps, ctx, 410, TIME_BOX_OVER);
   if (!isTierMember(ctx.group, ctx.row.tier, ctx.link.approver)) return statusPage(deps, ctx, 403, notYoursNotice(ctx));
 
   let form: ResponseForm;

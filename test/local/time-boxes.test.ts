@@ -54,7 +54,7 @@ async function start(input: ReviewRequestInput): Promise<{ executionArn: string;
   const out = await stack.clients.sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, input: JSON.stringify(input) }));
   const executionArn = out.executionArn!;
   const requestId = deriveRequestId(input as { agent: string; idempotencyKey?: string }, executionArn);
-  const orderId = String((input as { action: { args: { order_id: string } } }).action.args.order_id);
+  const orderId = String((input as unknown as { action: { args: { order_id: string } } }).action.args.order_id);
   await pending(requestId);
   return { executionArn, requestId, orderId };
 }
@@ -123,6 +123,19 @@ describe('time-boxed decisions on the local stack', () => {
     expect((await stack.submit(managerLink, { choice: 'approve', round: '2' })).status).toBe(200);
     expect(await decisionOf(executionArn)).toMatchObject({ outcome: 'approved', decidedBy: 'manager@example.com', tier: 2 });
     expect((await events(requestId)).map((e) => e.event)).toEqual(expect.arrayContaining(['created', 'notified', 'escalated', 'decided']));
+  });
+
+  it('a click after the time box ended but before the expiry fired is refused, and the fallback still applies', async () => {
+    const { executionArn, requestId, orderId } = await start(refund());
+    const link = stack.reviewLinks((await emailsAbout(orderId))[0]!)[0]!;
+    const late = Date.now() + 31 * MIN;
+    vi.setSystemTime(late); // the Scheduler has not fired yet
+    const post = await stack.submit(link, { choice: 'approve', round: '1' });
+    expect(post.status).toBe(410);
+    expect(await post.text()).toContain('run out');
+    expect(await row(requestId)).toMatchObject({ status: 'PENDING' });
+    await stack.scheduler.advanceTo(late);
+    expect(await decisionOf(executionArn)).toMatchObject({ outcome: 'expired', decidedBy: 'policy:fallback-deny' });
   });
 
   it('a duplicate or late expiry firing changes nothing', async () => {
