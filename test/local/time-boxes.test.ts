@@ -207,6 +207,33 @@ describe('time-boxed decisions on the local stack', () => {
     vi.setSystemTime(expiry);
   });
 
+  it('backstop: a request still pending when the task times out is recorded as expired (backstop); a decided one keeps its decision', async () => {
+    const expireFn = stack.resources.functions.find((f) => f.handlerFile === 'functions/expire.ts')!.logicalId;
+    const open = await start(refund());
+    const decision = (await stack.lambda.invoke(expireFn, { action: 'backstop', requestId: open.requestId })) as Decision;
+    expect(decision).toMatchObject({ outcome: 'expired', decidedBy: 'policy:backstop', policy: { name: 'backstop' } });
+    expect(decision.policy!.why).toContain('expired (backstop)');
+    expect(await row(open.requestId)).toMatchObject({ status: 'EXPIRED' });
+    expect((await events(open.requestId)).filter((e) => e.event === 'expired')).toHaveLength(1);
+
+    const decided = await start(refund());
+    const link = stack.reviewLinks((await emailsAbout(decided.orderId))[0]!)[0]!;
+    expect((await stack.submit(link, { choice: 'approve', round: '1' })).status).toBe(200);
+    expect(await stack.lambda.invoke(expireFn, { action: 'backstop', requestId: decided.requestId })).toMatchObject({ outcome: 'approved' });
+  });
+
+  it('monitor: queue depth and oldest pending age per group', async () => {
+    const monitorFn = stack.resources.functions.find((f) => f.handlerFile === 'functions/monitor.ts')!.logicalId;
+    const first = await start(refund());
+    vi.setSystemTime(Date.now() + 5 * MIN);
+    await start(refund());
+    const stats = (await stack.lambda.invoke(monitorFn, {})) as { group: string; depth: number; oldestPendingAgeSeconds: number }[];
+    const leads = stats.find((s) => s.group === 'support-leads')!;
+    expect(leads.depth).toBeGreaterThanOrEqual(2);
+    expect(leads.oldestPendingAgeSeconds).toBeGreaterThanOrEqual(300);
+    expect(first.requestId).toBeTruthy();
+  });
+
   it('hold: created at 22:00, expired at 22:30, re-notified at 09:00 the next working day, then denied', async () => {
     await advanceTo(new Date('2026-11-25T22:00:00Z')); // Wednesday 22:00 London
     const { executionArn, requestId, orderId } = await start(refund({ fallback: 'hold' }));
