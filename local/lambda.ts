@@ -82,6 +82,7 @@ function jsonCopy(value: unknown): unknown {
 export class LocalLambda {
   private readonly functions = new Map<string, LocalFunction>();
   private readonly loaded = new Map<string, Promise<LambdaHandler>>();
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(
     functions: readonly LocalFunction[],
@@ -116,6 +117,14 @@ export class LocalLambda {
     return handler;
   }
 
+  /** Resolves when no invocation is running (or after `timeoutMs`): lets a shutdown finish what started. */
+  async idle(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.running.size > 0 && Date.now() < deadline) {
+      await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
+    }
+  }
+
   /**
    * Invoke synchronously (RequestResponse). Resolves with the JSON result; rejects with a
    * LambdaInvocationError named after the handler's error, or `Sandbox.Timedout` past the function's timeout.
@@ -144,6 +153,11 @@ export class LocalLambda {
     let timer: NodeJS.Timeout | undefined;
     try {
       const run = Promise.resolve().then(() => handler(jsonCopy(payload), context));
+      this.running.add(run);
+      void run.then(
+        () => this.running.delete(run),
+        () => this.running.delete(run),
+      );
       const timeout = new Promise<never>((_, reject) => {
         if (this.options.enforceTimeouts === false) return;
         timer = setTimeout(() => reject(new LambdaInvocationError('Sandbox.Timedout', `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds`)), timeoutMs);

@@ -16,7 +16,7 @@ import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, functionArn, functionNa
 import { systemClock, type Clock } from './clock.ts';
 import { createDynamoServer, ensureTables } from './dynamodb.ts';
 import { closeServer, listen, urlOf } from './http.ts';
-import { writeJsonFile } from './json-file.ts';
+import { writeEndpointsFile } from './endpoints-file.ts';
 import { LocalLambda, type LambdaHandler } from './lambda.ts';
 import { readStackResources, type FunctionResource, type StackResources } from './resources.ts';
 import { createRespondServer } from './respond-server.ts';
@@ -164,6 +164,16 @@ function findRespondFunction(resolver: TemplateResolver, resources: StackResourc
       .map(functionNameOf),
   );
   return resources.functions.find((f) => targets.has(f.logicalId))?.logicalId;
+}
+
+/** Group names from the deployment config the functions receive (for the CLI's default group). */
+function reviewerGroupsOf(resources: StackResources): string[] {
+  const config = resources.functions.map((f) => f.env[ENV.config]).find((v) => v !== undefined);
+  try {
+    return Object.keys((JSON.parse(config ?? '{}') as { reviewerGroups?: Record<string, unknown> }).reviewerGroups ?? {});
+  } catch {
+    return [];
+  }
 }
 
 function tableFromEnv(resources: StackResources, key: string): string {
@@ -326,12 +336,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       for (const c of Object.values(clients)) c.destroy();
     });
 
+    // Stopping: no new decisions, firings or tasks; let running handlers finish before their services go.
+    cleanup.push(async () => {
+      await closeServer(respondServer);
+      await scheduler.shutdown();
+      await sfn.shutdown();
+      await lambda.idle(5000);
+    });
+
     const tables = { requests: tableFromEnv(resources, ENV.requestsTable), decisions: tableFromEnv(resources, ENV.decisionsTable) };
     const scheduleGroup = resources.functions.map((f) => f.env[ENV.scheduleGroup]).find((v) => v !== undefined) ?? resources.scheduleGroups[0];
-    writeJsonFile(join(stateDir, 'local.json'), {
+    writeEndpointsFile(stateDir, {
       region: LOCAL_REGION,
       accountId: LOCAL_ACCOUNT,
-      credentials: LOCAL_CREDENTIALS,
+      credentials: { ...LOCAL_CREDENTIALS },
       endpoints,
       stackName: synth.stackName,
       stateMachineArn: stateMachine.arn,
@@ -341,6 +359,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functions: Object.fromEntries(resources.functions.map((f) => [f.logicalId, { arn: functionArn(f.logicalId), handler: f.handlerFile }])),
       scheduleGroup,
       signingSecretId: resources.secrets[0]?.arn,
+      reviewerGroups: reviewerGroupsOf(resources),
       env: clientEnv,
       pid: process.pid,
       startedAt: new Date().toISOString(),

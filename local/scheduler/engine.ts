@@ -237,11 +237,15 @@ export class SchedulerEngine {
       this.rerun = true;
       return this.running;
     }
+    // Schedules created while this pass delivers (say, the next round's expiry) wait for the next pass, even
+    // when a manual clock already stands past their time: one advance fires what was due when it was called.
+    const eligible = new Set(this.schedules.values());
     this.running = (async () => {
       do {
         this.rerun = false;
         const now = this.clock.now();
         for (const state of this.schedules.values()) {
+          if (!eligible.has(state)) continue;
           if (state.schedule.State !== 'ENABLED' || state.nextFireAt === undefined || state.nextFireAt > now) continue;
           const key = keyOf(state.schedule.GroupName, state.schedule.Name);
           if (this.deliveries.some((d) => d.key === key)) continue;

@@ -630,6 +630,8 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
     const settled = new Promise<Json>((resolve, reject) => {
       attempt.settle = { resolve, reject };
     });
+    // It may be rejected (execution stopped) while the handler still runs, before anyone awaits it.
+    settled.catch(() => undefined);
     this.tokens.set(token, attempt);
     run.attempts.add(attempt);
     const resource = this.taskResource(task);

@@ -1,0 +1,311 @@
+/**
+ * `hitl`: start a review request by hand and wait for or look up its outcome. Talks to the local stack
+ * (endpoints from `.hitl/local.json`) or, with --state-machine-arn, to AWS with the standard SDK config.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import {
+  DescribeExecutionCommand,
+  ListExecutionsCommand,
+  SFNClient,
+  StartExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  type ExecutionStatus,
+} from '@aws-sdk/client-sfn';
+import { InvalidRequestError } from '#shared/errors.ts';
+import type { Decision } from '#shared/schemas/decision.ts';
+import { FallbackPolicy, KINDS, parseReviewRequest, type ReviewRequest } from '#shared/schemas/review-request.ts';
+import { runDemoAgent, summarizeDecision } from './demo-agent.ts';
+import { NoLocalStackError, readEndpointsFile, type EndpointsFile } from './endpoints-file.ts';
+
+export const USAGE = `hitl: human review requests from the command line
+
+Usage:
+  hitl request --agent <name> --action <name> [--args '<json>'] --reason <text> --risk <class> [options]
+  hitl request --input <file.json | ->            a whole ReviewRequest (any kind) as JSON
+  hitl status <execution-arn>                     status, and the Decision once there is one
+  hitl list [--status RUNNING|SUCCEEDED|FAILED|TIMED_OUT|ABORTED] [--max <n>]
+  hitl demo                                       the demo agent's refund request
+  hitl env                                        shell exports that point AWS CLIs and SDKs at the local stack
+
+Request options:
+  --group <name>            reviewer group (default: the local stack's first group)
+  --irreversible            the action cannot be undone (default: reversible)
+  --context <text>          short context for the reviewer
+  --plan <n>/<total>        plan step, e.g. 3/4
+  --ttl <seconds>           time box before the fallback applies
+  --fallback <policy>       deny | approve | escalate | hold (default deny)
+  --confidence <0..1>       the agent's confidence
+  --idempotency-key <key>   same agent + key → same request and decision
+  --name <execution-name>   Step Functions execution name
+  --wait                    wait for the Decision and print it (exit 0 whatever the outcome)
+  --timeout <seconds>       give up waiting after this long (default: no limit)
+
+Where:
+  --state-dir <dir>         local stack state (default .hitl); its local.json has the endpoints
+  --state-machine-arn <arn> use this state machine in AWS instead (region and credentials from the usual AWS config)
+  --region <region>         AWS region with --state-machine-arn
+  --json                    machine-readable output
+`;
+
+const OPTIONS = {
+  agent: { type: 'string' },
+  action: { type: 'string' },
+  args: { type: 'string' },
+  reason: { type: 'string' },
+  risk: { type: 'string' },
+  irreversible: { type: 'boolean' },
+  kind: { type: 'string' },
+  group: { type: 'string' },
+  context: { type: 'string' },
+  plan: { type: 'string' },
+  ttl: { type: 'string' },
+  fallback: { type: 'string' },
+  confidence: { type: 'string' },
+  'idempotency-key': { type: 'string' },
+  name: { type: 'string' },
+  input: { type: 'string' },
+  wait: { type: 'boolean' },
+  timeout: { type: 'string' },
+  status: { type: 'string' },
+  max: { type: 'string' },
+  'state-dir': { type: 'string' },
+  'state-machine-arn': { type: 'string' },
+  region: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} satisfies ParseArgsConfig['options'];
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface Io {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+const defaultIo: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
+
+interface Target {
+  sfn: SFNClient;
+  stateMachineArn: string;
+  local?: EndpointsFile;
+}
+
+function target(values: Values): Target {
+  const stateDir = resolve(values['state-dir'] ?? '.hitl');
+  const arn = values['state-machine-arn'];
+  if (arn && !values['state-dir']) {
+    let local: EndpointsFile | undefined;
+    try {
+      local = readEndpointsFile(stateDir);
+    } catch {
+      local = undefined;
+    }
+    if (local?.stateMachineArn !== arn) return { sfn: new SFNClient(values.region ? { region: values.region } : {}), stateMachineArn: arn };
+  }
+  const local = readEndpointsFile(stateDir);
+  return {
+    sfn: new SFNClient({ endpoint: local.endpoints.sfn, region: local.region, credentials: local.credentials }),
+    stateMachineArn: arn ?? local.stateMachineArn,
+    local,
+  };
+}
+
+function number(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new UsageError(`${flag} must be a number, got "${value}"`);
+  return n;
+}
+
+function readInput(path: string): unknown {
+  const text = path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${path === '-' ? 'stdin' : path} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+/** The ReviewRequest the flags describe, validated with the shared schema. */
+export function requestFromFlags(values: Values, defaultGroup: string | undefined): ReviewRequest {
+  if (values.input) return parseReviewRequest(readInput(values.input));
+  const kind = values.kind ?? 'approval';
+  if (kind !== 'approval') throw new UsageError(`Flags describe approval requests; for a ${KINDS.includes(kind as never) ? kind : `"${kind}"`} request pass --input <file.json>`);
+  for (const flag of ['agent', 'action', 'reason', 'risk'] as const) if (!values[flag]) throw new UsageError(`--${flag} is required`);
+  let args: unknown = {};
+  if (values.args !== undefined) {
+    try {
+      args = JSON.parse(values.args);
+    } catch (err) {
+      throw new UsageError(`--args is not JSON: ${(err as Error).message}`);
+    }
+  }
+  let planStep: { current: number; total: number } | undefined;
+  if (values.plan !== undefined) {
+    const m = /^(\d+)\/(\d+)$/.exec(values.plan);
+    if (!m) throw new UsageError(`--plan takes <step>/<total>, e.g. 3/4; got "${values.plan}"`);
+    planStep = { current: Number(m[1]), total: Number(m[2]) };
+  }
+  const group = values.group ?? defaultGroup;
+  if (!group) throw new UsageError('--group is required (the reviewer group from the deployment config)');
+  if (values.fallback !== undefined && !FallbackPolicy.safeParse(values.fallback).success) {
+    throw new UsageError(`--fallback must be one of ${FallbackPolicy.options.join(', ')}`);
+  }
+  return parseReviewRequest({
+    kind: 'approval',
+    agent: values.agent,
+    action: { name: values.action, args },
+    reason: values.reason,
+    planStep,
+    context: values.context,
+    risk: { class: values.risk, reversible: !values.irreversible },
+    confidence: number(values.confidence, '--confidence'),
+    reviewerGroup: group,
+    ttlSeconds: number(values.ttl, '--ttl'),
+    fallback: values.fallback,
+    idempotencyKey: values['idempotency-key'],
+  });
+}
+
+async function waitForDecision(t: Target, executionArn: string, timeoutSeconds: number | undefined, io: Io): Promise<DescribeExecutionCommandOutput> {
+  const deadline = timeoutSeconds === undefined ? Infinity : Date.now() + timeoutSeconds * 1000;
+  const where = t.local ? ` (emails: ${t.local.endpoints.mailViewer})` : '';
+  io.err(`waiting for a decision${where}…`);
+  for (;;) {
+    const out = await t.sfn.send(new DescribeExecutionCommand({ executionArn }));
+    if (out.status !== 'RUNNING') return out;
+    if (Date.now() > deadline) throw new UsageError(`No decision within ${timeoutSeconds} s; the request is still open: hitl status ${executionArn}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+function report(out: DescribeExecutionCommandOutput, values: Values, io: Io): number {
+  if (values.json) {
+    io.out(JSON.stringify({ executionArn: out.executionArn, status: out.status, decision: out.output ? JSON.parse(out.output) : undefined, error: out.error, cause: out.cause }, null, 2));
+  } else if (out.status === 'SUCCEEDED') {
+    const decision = JSON.parse(out.output ?? 'null') as Decision;
+    io.err(`decision: ${summarizeDecision(decision)}`);
+    io.out(JSON.stringify(decision, null, 2));
+  } else {
+    io.out(`${out.status}${out.error ? ` ${out.error}` : ''}${out.cause ? `: ${out.cause}` : ''}`);
+  }
+  return out.status === 'SUCCEEDED' || out.status === 'RUNNING' ? 0 : 1;
+}
+
+async function request(values: Values, io: Io): Promise<number> {
+  const t = target(values);
+  const review = requestFromFlags(values, t.local?.reviewerGroups[0]);
+  const started = await t.sfn.send(new StartExecutionCommand({ stateMachineArn: t.stateMachineArn, name: values.name, input: JSON.stringify(review) }));
+  if (!values.wait) {
+    io.out(values.json ? JSON.stringify({ executionArn: started.executionArn }) : started.executionArn!);
+    return 0;
+  }
+  io.err(`started ${started.executionArn}`);
+  return report(await waitForDecision(t, started.executionArn!, number(values.timeout, '--timeout'), io), values, io);
+}
+
+async function status(values: Values, positionals: string[], io: Io): Promise<number> {
+  const executionArn = positionals[0];
+  if (!executionArn) throw new UsageError('hitl status <execution-arn>');
+  const t = target(values);
+  const out = await t.sfn.send(new DescribeExecutionCommand({ executionArn }));
+  if (!values.json && out.status === 'RUNNING') io.err(`RUNNING since ${out.startDate?.toISOString()}: waiting for a reviewer`);
+  return report(out, values, io);
+}
+
+async function list(values: Values, io: Io): Promise<number> {
+  const t = target(values);
+  const max = number(values.max, '--max') ?? 20;
+  const out = await t.sfn.send(new ListExecutionsCommand({ stateMachineArn: t.stateMachineArn, statusFilter: values.status as ExecutionStatus | undefined, maxResults: max }));
+  const rows = await Promise.all(
+    (out.executions ?? []).map(async (e) => {
+      let outcome = '';
+      if (e.status === 'SUCCEEDED') {
+        const d = await t.sfn.send(new DescribeExecutionCommand({ executionArn: e.executionArn }));
+        outcome = (JSON.parse(d.output ?? '{}') as Partial<Decision>).outcome ?? '';
+      }
+      return { name: e.name!, status: e.status!, startDate: e.startDate?.toISOString() ?? '', outcome, executionArn: e.executionArn! };
+    }),
+  );
+  if (values.json) {
+    io.out(JSON.stringify(rows, null, 2));
+    return 0;
+  }
+  if (rows.length === 0) io.err('no executions');
+  for (const r of rows) io.out(`${r.startDate}  ${r.status.padEnd(9)}  ${r.outcome.padEnd(9)}  ${r.executionArn}`);
+  return 0;
+}
+
+async function demo(values: Values, io: Io): Promise<number> {
+  const t = target(values);
+  if (!t.local) throw new UsageError('hitl demo runs against the local stack');
+  const decision = await runDemoAgent({ sfn: t.sfn, stateMachineArn: t.stateMachineArn, mailViewerUrl: t.local.endpoints.mailViewer, print: io.err });
+  if (decision) io.out(JSON.stringify(decision, null, 2));
+  return 0;
+}
+
+function env(values: Values, io: Io): number {
+  const local = readEndpointsFile(resolve(values['state-dir'] ?? '.hitl'));
+  for (const [k, v] of Object.entries(local.env)) io.out(`export ${k}=${v}`);
+  io.out(`export HITL_STATE_MACHINE_ARN=${local.stateMachineArn}`);
+  return 0;
+}
+
+function describeFailure(err: unknown): string {
+  if (err instanceof InvalidRequestError || err instanceof UsageError || err instanceof NoLocalStackError) return err.message;
+  const e = err as Error & { code?: string; cause?: { code?: string } };
+  if (e.code === 'ECONNREFUSED' || e.cause?.code === 'ECONNREFUSED' || e.name === 'TimeoutError') {
+    return 'The local stack is not answering; is `npm start` running? (Or pass --state-machine-arn to use AWS.)';
+  }
+  return `${e.name}: ${e.message}`;
+}
+
+/** Runs the CLI; resolves with the exit code. */
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    io.err(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (values.help || !command) {
+    (values.help ? io.out : io.err)(USAGE);
+    return values.help ? 0 : 2;
+  }
+  try {
+    switch (command) {
+      case 'request':
+        return await request(values, io);
+      case 'status':
+        return await status(values, rest, io);
+      case 'list':
+        return await list(values, io);
+      case 'demo':
+        return await demo(values, io);
+      case 'env':
+        return env(values, io);
+      default:
+        throw new UsageError(`Unknown command "${command}"\n\n${USAGE}`);
+    }
+  } catch (err) {
+    io.err(describeFailure(err));
+    return err instanceof UsageError || err instanceof InvalidRequestError ? 2 : 1;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  process.exitCode = await main(process.argv.slice(2));
+}

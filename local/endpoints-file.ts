@@ -1,0 +1,51 @@
+/** `.hitl/local.json`: where a running local stack can be found, for the CLI, scripts and real AWS clients. */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readJsonFile, writeJsonFile } from './json-file.ts';
+
+export const ENDPOINTS_FILE = 'local.json';
+
+export interface EndpointsFile {
+  region: string;
+  accountId: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  endpoints: {
+    respond: string;
+    mailViewer: string;
+    ses: string;
+    sfn: string;
+    scheduler: string;
+    dynamodb: string;
+    secretsManager: string;
+  };
+  stackName: string;
+  stateMachineArn: string;
+  stateMachines: Record<string, string>;
+  tables: { requests: string; decisions: string };
+  tableNames: Record<string, string>;
+  functions: Record<string, { arn: string; handler: string }>;
+  scheduleGroup?: string;
+  signingSecretId?: string;
+  reviewerGroups: string[];
+  /** AWS_* variables that point SDKs and CLIs at the stack. */
+  env: Record<string, string>;
+  pid: number;
+  startedAt: string;
+}
+
+export class NoLocalStackError extends Error {
+  constructor(stateDir: string) {
+    super(`No local stack found: ${join(stateDir, ENDPOINTS_FILE)} does not exist. Start one with \`npm start\` (or pass --state-machine-arn to use AWS).`);
+    this.name = 'NoLocalStackError';
+  }
+}
+
+export function writeEndpointsFile(stateDir: string, data: EndpointsFile): void {
+  writeJsonFile(join(stateDir, ENDPOINTS_FILE), data);
+}
+
+export function readEndpointsFile(stateDir: string): EndpointsFile {
+  const path = join(stateDir, ENDPOINTS_FILE);
+  if (!existsSync(path)) throw new NoLocalStackError(stateDir);
+  return readJsonFile<EndpointsFile>(path, undefined as never);
+}

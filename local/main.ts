@@ -1,0 +1,127 @@
+/**
+ * `npm start`: the local stack on 127.0.0.1 plus the demo agent. Ctrl-C stops everything; state stays in
+ * `.hitl/` for the next start. Ports and options: `npm start -- --help`, or docs/local-stack.md.
+ */
+import { relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runDemoAgent } from './demo-agent.ts';
+import { DEFAULT_PORTS, DEFAULT_STATE_DIR, startLocalStack, type LocalStack, type Ports } from './stack.ts';
+
+const PORT_FLAGS: Record<keyof Ports, { flag: string; env: string }> = {
+  respond: { flag: 'port-respond', env: 'HITL_PORT_RESPOND' },
+  ses: { flag: 'port-ses', env: 'HITL_PORT_SES' },
+  sfn: { flag: 'port-sfn', env: 'HITL_PORT_SFN' },
+  scheduler: { flag: 'port-scheduler', env: 'HITL_PORT_SCHEDULER' },
+  dynamodb: { flag: 'port-dynamodb', env: 'HITL_PORT_DYNAMODB' },
+  secretsManager: { flag: 'port-secrets', env: 'HITL_PORT_SECRETS' },
+};
+
+const HELP = `npm start [-- options]   the hitl local stack on 127.0.0.1, with the demo agent
+
+  --state-dir <dir>      state: tables, executions, schedules, emails, keys (env HITL_STATE_DIR, default .hitl)
+  --no-demo              do not run the demo agent (env HITL_DEMO=0; \`npm run local\` does this)
+  --verbose              log every function invocation and the functions' INFO logs
+${Object.entries(PORT_FLAGS)
+  .map(([key, p]) => `  --${p.flag} <port>`.padEnd(25) + `env ${p.env}, default ${DEFAULT_PORTS[key as keyof Ports]}`)
+  .join('\n')}
+`;
+
+function port(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number (0-65535), got "${value}"`);
+  return n;
+}
+
+/** A path as short as it can be: relative to the working directory when inside it. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === '' ? '.' : rel.startsWith('..') ? path : rel;
+}
+
+function banner(stack: LocalStack): string {
+  const state = shown(stack.stateDir);
+  const e = stack.endpoints;
+  const rows = [
+    ['Mail viewer', e.mailViewer, 'review emails land here; their links open the review page'],
+    ['Review links', e.respond, 'the respond function behind a local HTTP API'],
+    ['Step Functions', e.sfn, stack.stateMachineArn],
+    ['Scheduler', e.scheduler, `schedule group ${stack.scheduleGroup ?? 'default'}`],
+    ['DynamoDB', e.dynamodb, `${stack.tables.requests}, ${stack.tables.decisions}`],
+    ['Secrets Manager', e.secretsManager, `signing keys in ${shown(stack.signingKeyFile)}`],
+  ];
+  return [
+    '',
+    `hitl local stack is up (state in ${state}/)`,
+    '',
+    ...rows.map(([name, url, note]) => `  ${name!.padEnd(16)} ${url!.padEnd(26)} ${note}`),
+    '',
+    `  Endpoints for scripts and SDKs: ${state}/local.json     shell: eval "$(npx hitl env)"`,
+    `  Ask for a review:  npx hitl request --agent my-agent --action refund --args '{"order_id":"O-1"}' --reason "why" --risk financial --wait`,
+    `  awscli:            aws stepfunctions list-executions --endpoint-url ${e.sfn} --state-machine-arn ${stack.stateMachineArn}`,
+    '',
+    'Ctrl-C stops everything; tables, executions, schedules and emails are kept for the next start.',
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'state-dir': { type: 'string' },
+      'no-demo': { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      ...Object.fromEntries(Object.values(PORT_FLAGS).map((p) => [p.flag, { type: 'string' as const }])),
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const ports: Partial<Ports> = {};
+  for (const [key, p] of Object.entries(PORT_FLAGS) as [keyof Ports, { flag: string; env: string }][]) {
+    const chosen = port((values as Record<string, string | undefined>)[p.flag] ?? process.env[p.env], `--${p.flag}`);
+    if (chosen !== undefined) ports[key] = chosen;
+  }
+  const demo = !values['no-demo'] && process.env.HITL_DEMO !== '0';
+  const log = (line: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+
+  log('starting the local stack…');
+  const stack = await startLocalStack({
+    stateDir: values['state-dir'] ?? process.env.HITL_STATE_DIR ?? DEFAULT_STATE_DIR,
+    ports,
+    log,
+    logInvocations: values.verbose,
+    functionLogLevel: values.verbose ? 'INFO' : 'WARN',
+  });
+  process.stdout.write(banner(stack));
+
+  const stopDemo = new AbortController();
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      process.stdout.write('stopping anyway\n');
+      process.exit(1);
+    }
+    stopping = true;
+    log(`${signal}: stopping…`);
+    stopDemo.abort();
+    await stack.stop();
+    log('stopped; state kept for the next start');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  if (demo) {
+    runDemoAgent({ sfn: stack.clients.sfn, stateMachineArn: stack.stateMachineArn, mailViewerUrl: stack.endpoints.mailViewer, print: log, signal: stopDemo.signal }).catch(
+      (err: unknown) => log(`demo agent failed: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? `${err.name}: ${err.message}` : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,113 @@
+/**
+ * The `hitl` CLI against the local stack: the real entry point (local/bin/hitl.mjs) in a child process for a
+ * request that waits for its Decision, and `main()` in process for the other commands.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main, type Io } from '#local/cli.ts';
+import { REPO_ROOT } from '#local/stack.ts';
+import { startTestStack, type TestStack } from '../support/local-stack.ts';
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function cli(argv: string[]): Promise<Run> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l) };
+  const code = await main(argv, io);
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+function cliProcess(argv: string[]): { done: Promise<Run> } {
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'local', 'bin', 'hitl.mjs'), ...argv], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
+  child.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+  return { done: new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? -1, out, err }))) };
+}
+
+describe('hitl CLI', () => {
+  let stack: TestStack;
+  let where: string[];
+
+  beforeAll(async () => {
+    stack = await startTestStack();
+    where = ['--state-dir', stack.stateDir];
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('request --wait starts an execution, waits, and prints the Decision once a reviewer decides', async () => {
+    const run = cliProcess([
+      'request',
+      ...where,
+      '--agent',
+      'billing-agent',
+      '--action',
+      'refund',
+      '--args',
+      '{"order_id":"O-3131","amount_usd":42}',
+      '--reason',
+      'duplicate charge',
+      '--risk',
+      'financial',
+      '--irreversible',
+      '--plan',
+      '2/3',
+      '--wait',
+      '--timeout',
+      '60',
+    ]);
+    const [email] = await stack.waitForEmails((e) => (e.body.text ?? '').includes('O-3131'));
+    expect(email!.body.text).toContain('Plan step: 2 of 3');
+    expect((await stack.submit(stack.reviewLinks(email!)[0]!, { choice: 'approve', round: '1' })).status).toBe(200);
+
+    const { code, out, err } = await run.done;
+    expect(err).toContain('started arn:aws:states:us-east-1:000000000000:execution:Hitl-review:');
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({ outcome: 'approved', kind: 'approval', approvedArgs: { order_id: 'O-3131', amount_usd: 42 } });
+  });
+
+  it('request prints the execution ARN; status and list show it RUNNING', async () => {
+    const started = await cli(['request', ...where, '--agent', 'ops-bot', '--action', 'crm.update_contact', '--args', '{"id":"C-9"}', '--reason', 'asked by customer', '--risk', 'data-change']);
+    expect(started.code).toBe(0);
+    const arn = started.out.trim();
+    expect(arn).toMatch(/^arn:aws:states:us-east-1:000000000000:execution:Hitl-review:/);
+
+    const status = await cli(['status', arn, ...where, '--json']);
+    expect(JSON.parse(status.out)).toMatchObject({ executionArn: arn, status: 'RUNNING' });
+
+    const list = await cli(['list', ...where, '--status', 'RUNNING', '--json']);
+    expect((JSON.parse(list.out) as { executionArn: string }[]).map((r) => r.executionArn)).toContain(arn);
+  });
+
+  it('rejects a request the shared schema rejects, naming the field, with exit code 2', async () => {
+    const missing = await cli(['request', ...where, '--agent', 'a', '--action', 'refund', '--risk', 'financial']);
+    expect(missing).toMatchObject({ code: 2, err: '--reason is required' });
+
+    const invalid = await cli(['request', ...where, '--agent', 'a', '--action', 'not valid!', '--reason', 'r', '--risk', 'financial']);
+    expect(invalid.code).toBe(2);
+    expect(invalid.err).toContain('action.name');
+  });
+
+  it('env prints exports that point AWS clients at the stack', async () => {
+    const { code, out } = await cli(['env', ...where]);
+    expect(code).toBe(0);
+    expect(out).toContain(`export AWS_ENDPOINT_URL_SFN=${stack.endpoints.sfn}`);
+    expect(out).toContain(`export HITL_STATE_MACHINE_ARN=${stack.stateMachineArn}`);
+  });
+
+  it('says how to start a stack when there is none', async () => {
+    const { code, err } = await cli(['list', '--state-dir', join(stack.stateDir, 'nothing-here')]);
+    expect(code).toBe(1);
+    expect(err).toContain('npm start');
+  });
+});
