@@ -43,8 +43,11 @@ export interface Ports {
   secretsManager: number;
 }
 
-/** Fixed defaults, so links in emails and `.hitl/local.json` stay the same across restarts. */
-export const DEFAULT_PORTS: Ports = { respond: 8700, ses: 8701, sfn: 8702, scheduler: 8703, dynamodb: 8704, secretsManager: 8705 };
+/**
+ * Fixed defaults, so links in emails and `.hitl/local.json` stay the same across restarts: the usual ports of
+ * aws-ses-v2-local, Step Functions Local and DynamoDB Local where they have one.
+ */
+export const DEFAULT_PORTS: Ports = { respond: 8787, ses: 8005, sfn: 8083, scheduler: 8084, dynamodb: 8000, secretsManager: 8085 };
 
 export interface Endpoints {
   respond: string;
