@@ -315,7 +315,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const replayed = sfn.resume();
     if (replayed.length) {
       log(`replaying ${replayed.length} execution(s) that were waiting when the stack stopped`);
-      await sfn.settled(replayed);
+      await sfn.settled(replayed).catch((err: Error) => log(`${err.message}; starting the Scheduler anyway`));
     }
     cleanup.push(() => sfn.shutdown());
     for (const s of resources.recurringSchedules) {
