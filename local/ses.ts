@@ -3,10 +3,10 @@
  * the stack saves the emails to the state directory and loads them back on start: links in the inbox
  * survive a restart, as they would in a real mailbox.
  */
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import { LOCAL_HOST } from './http.ts';
-import { readJsonFile, writeJsonFile } from './json-file.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -42,13 +42,18 @@ export interface LocalSes {
  */
 export async function startSes(port: number, mailFile: string | undefined): Promise<LocalSes> {
   store.clearStore();
-  if (mailFile) for (const email of readJsonFile<StoredEmail[]>(mailFile, [])) store.saveEmail(email);
+  if (mailFile && existsSync(mailFile)) {
+    for (const line of readFileSync(mailFile, 'utf8').split('\n')) if (line.trim()) store.saveEmail(JSON.parse(line) as StoredEmail);
+  }
   const server = await startServer({ host: LOCAL_HOST, port });
   let saved = store.getStoreReadonly().emails.length;
+  // Emails only ever arrive (appended) or are all cleared (the viewer's clear button: rewritten).
   const save = () => {
     const emails = store.getStoreReadonly().emails;
     if (!mailFile || emails.length === saved) return;
-    writeJsonFile(mailFile, emails);
+    const lines = (list: readonly StoredEmail[]) => list.map((e) => `${JSON.stringify(e)}\n`).join('');
+    if (emails.length > saved) appendFileSync(mailFile, lines(emails.slice(saved)));
+    else writeFileSync(mailFile, lines(emails));
     saved = emails.length;
   };
   const timer = setInterval(save, 250);

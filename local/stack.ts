@@ -236,7 +236,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const sfn = new SfnEngine({
       stateMachines: resources.stateMachines.map((sm) => ({ arn: sm.arn, name: sm.name, definition: sm.definition, roleArn: sm.roleArn })),
       lambda,
-      stateFile: join(stateDir, 'executions.json'),
+      executionsDir: join(stateDir, 'executions'),
       retryIntervalMs: options.retryIntervalMs,
       log,
     });
@@ -265,7 +265,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ports[key] = await listen(server, wanted[key], what);
       cleanup.push(() => closeServer(server));
     }
-    const ses: LocalSes = await startSes(wanted.ses, join(stateDir, 'mail.json'));
+    const ses: LocalSes = await startSes(wanted.ses, join(stateDir, 'mail.jsonl'));
     cleanup.push(async () => {
       ses.stop();
       await closeServer(ses.server);

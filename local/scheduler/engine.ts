@@ -152,7 +152,7 @@ export class SchedulerEngine {
   constructor(private readonly options: SchedulerEngineOptions) {
     this.clock = options.clock ?? systemClock;
     this.groups = new Set(['default', ...options.groups]);
-    this.file = new JsonSnapshotFile(options.stateFile, (): PersistedSchedules => ({
+    this.file = new JsonSnapshotFile(options.stateFile, 200, (): PersistedSchedules => ({
       version: 1,
       // A delivery still in progress is not done: after a restart its schedule fires again (at least once).
       schedules: [...this.schedules.values()]

@@ -8,7 +8,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { LOCAL_REGION, executionArn as makeExecutionArn } from '../aws-ids.ts';
-import { JsonSnapshotFile, readJsonFile } from '../json-file.ts';
+import { JsonRecordDir } from '../json-file.ts';
 import { FunctionNotFoundError, LambdaInvocationError, type LocalLambda } from '../lambda.ts';
 import { prepareDefinition, type Json, type JsonObject, type PreparedDefinition, type TaskInfo } from './definition.ts';
 import { SfnApiError, StatesError } from './errors.ts';
@@ -44,8 +44,8 @@ export interface ExecutionRecord {
 export interface SfnEngineOptions {
   stateMachines: readonly LocalStateMachine[];
   lambda: Pick<LocalLambda, 'invoke'>;
-  /** Where executions are persisted; omit to keep them in memory only. */
-  stateFile?: string;
+  /** Directory where executions are persisted, one file each; omit to keep them in memory only. */
+  executionsDir?: string;
   /** Pause before every Retry in milliseconds instead of IntervalSeconds/BackoffRate (tests). */
   retryIntervalMs?: number;
   log?: (line: string) => void;
@@ -93,11 +93,6 @@ interface Run {
   stopRequest?: { error?: string; cause?: string };
   events?: Promise<void>;
   done?: Promise<void>;
-}
-
-interface PersistedState {
-  version: 1;
-  executions: ExecutionRecord[];
 }
 
 function byteLength(text: string): number {
@@ -155,7 +150,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
   private readonly records = new Map<string, ExecutionRecord>();
   private readonly runs = new Map<string, Run>();
   private readonly tokens = new Map<string, TaskAttempt>();
-  private readonly file: JsonSnapshotFile;
+  private readonly files: JsonRecordDir<ExecutionRecord>;
   private stopped = false;
 
   constructor(private readonly options: SfnEngineOptions) {
@@ -170,7 +165,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
       }
       this.machines.set(sm.arn, { sm, prepared, runner });
     }
-    this.file = new JsonSnapshotFile(options.stateFile, (): PersistedState => ({ version: 1, executions: [...this.records.values()] }));
+    this.files = new JsonRecordDir(options.executionsDir);
   }
 
   stateMachineArns(): string[] {
@@ -264,7 +259,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
     if (byteLength(output) > MAX_PAYLOAD_BYTES) throw new SfnApiError('InvalidOutput', `Invalid Output: the output exceeds ${MAX_PAYLOAD_BYTES} bytes`);
     this.closeAttempt(attempt);
     attempt.run.history.add('TaskSucceeded', { ...this.taskResource(attempt.task), output, outputDetails: NOT_TRUNCATED });
-    this.file.touch();
+    this.touch(attempt.run.record);
     attempt.settle?.resolve(parsed);
   }
 
@@ -274,7 +269,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
     if (req.cause !== undefined && req.cause.length > 32768) throw new SfnApiError('ValidationException', "Value at 'cause' failed to satisfy constraint: Member must have length less than or equal to 32768");
     this.closeAttempt(attempt);
     attempt.run.history.add('TaskFailed', { ...this.taskResource(attempt.task), error: req.error ?? '', cause: req.cause ?? '' });
-    this.file.touch();
+    this.touch(attempt.run.record);
     attempt.settle?.reject(new StatesError(req.error ?? '', req.cause ?? ''));
   }
 
@@ -298,10 +293,8 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
    * Returns the replayed ARNs.
    */
   resume(): string[] {
-    if (!this.options.stateFile) return [];
-    const state = readJsonFile<PersistedState>(this.options.stateFile, { version: 1, executions: [] });
     const replayed: string[] = [];
-    for (const record of state.executions) {
+    for (const record of this.files.loadAll()) {
       this.records.set(record.executionArn, record);
       if (record.status !== 'RUNNING') continue;
       if (!this.machines.has(record.stateMachineArn)) {
@@ -311,6 +304,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
           error: 'States.Runtime',
           cause: 'The state machine is no longer in the synthesized template; the execution cannot be replayed',
         } satisfies Partial<ExecutionRecord>);
+        this.touch(record);
         continue;
       }
       record.replays += 1;
@@ -318,7 +312,6 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
       this.launch(record);
       replayed.push(record.executionArn);
     }
-    this.file.touch();
     return replayed;
   }
 
@@ -369,7 +362,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
       run.abort?.();
     }
     await Promise.all(runs.map((r) => r.done));
-    this.file.flush();
+    this.files.flush();
   }
 
   // ---- running executions ---------------------------------------------------------------------------
@@ -410,6 +403,10 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
     return { resourceType: service, resource };
   }
 
+  private touch(record: ExecutionRecord): void {
+    this.files.touch(record.executionArn, record);
+  }
+
   private newToken(run: Run): string {
     const token = randomBytes(96).toString('base64url');
     run.unclaimedTokens.push(token);
@@ -423,7 +420,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
     const run: Run = { record, history, attempts: new Set(), unclaimedTokens: [], inflight: 0, closed: false, abandoned: false };
     this.runs.set(record.executionArn, run);
     history.add('ExecutionStarted', { input: record.input, inputDetails: NOT_TRUNCATED, roleArn: machine.sm.roleArn });
-    this.file.touch();
+    this.touch(record);
 
     const newToken = () => this.newToken(run);
     const context = {
@@ -493,7 +490,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
       run.history.add(type, { error: outcome.error, cause: outcome.cause });
     }
     this.options.log?.(`execution ${record.name} ${record.status}${record.error ? ` (${record.error})` : ''}`);
-    this.file.touch();
+    this.touch(record);
     this.emit('closed', record);
   }
 
@@ -528,7 +525,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
         default:
           break;
       }
-      this.file.touch();
+      this.touch(run.record);
     }
   }
 
@@ -660,7 +657,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
         run.history.add('TaskSubmitted', { ...resource, output: JSON.stringify(submitted), outputDetails: NOT_TRUNCATED });
       }
       attempt.submitted = true;
-      this.file.touch();
+      this.touch(run.record);
     } catch (err) {
       // A callback that already arrived wins over a handler failing afterwards.
       if (!attempt.closed) {

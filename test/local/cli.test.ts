@@ -98,6 +98,21 @@ describe('hitl CLI', () => {
     expect(invalid.err).toContain('action.name');
   });
 
+  it('demo: the scripted agent asks for the lesson\'s refund and prints the Decision when it arrives', async () => {
+    const demo = cli(['demo', ...where]);
+    const [email] = await stack.waitForEmails((e) => (e.body.text ?? '').includes('O-9421') && e.destination.to.includes('lead@example.com'));
+    expect(email!.body.text).toContain('Plan step: 3 of 4');
+    expect(email!.body.text).toContain('customer has 6 prior orders, no prior refunds');
+    expect((await stack.submit(stack.reviewLinks(email!)[0]!, { choice: 'modify', round: '1', 'arg.order_id': 'O-9421', 'arg.amount_usd': '300' })).status).toBe(200);
+
+    const { code, out, err } = await demo;
+    expect(code).toBe(0);
+    expect(err).toContain('asks approval for refund(order_id="O-9421", amount_usd=350)');
+    expect(err).toContain('decision modified by lead@example.com');
+    expect(err).toContain('proceeding with refund {"order_id":"O-9421","amount_usd":300}');
+    expect(JSON.parse(out)).toMatchObject({ outcome: 'modified', approvedArgs: { amount_usd: 300 } });
+  });
+
   it('env prints exports that point AWS clients at the stack', async () => {
     const { code, out } = await cli(['env', ...where]);
     expect(code).toBe(0);

@@ -118,7 +118,7 @@ describe('local Step Functions API', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'hitl-sfn-'));
-    engine = new SfnEngine({ stateMachines: machines, lambda, stateFile: join(dir, 'executions.json'), retryIntervalMs: 0 });
+    engine = new SfnEngine({ stateMachines: machines, lambda, executionsDir: join(dir, 'executions'), retryIntervalMs: 0 });
     server = createSfnServer(engine);
     const port = await listen(server, 0, 'Step Functions API');
     sfn = new SFNClient({ endpoint: urlOf(port), region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
@@ -235,7 +235,7 @@ describe('local Step Functions API', () => {
     const oldToken = await tokenOf(executionArn!);
     await engine.shutdown();
 
-    const restarted = new SfnEngine({ stateMachines: machines, lambda, stateFile: join(dir, 'executions.json'), retryIntervalMs: 0 });
+    const restarted = new SfnEngine({ stateMachines: machines, lambda, executionsDir: join(dir, 'executions'), retryIntervalMs: 0 });
     try {
       expect(restarted.resume()).toEqual([executionArn]);
       await restarted.settled([executionArn!]);
