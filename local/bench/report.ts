@@ -1,0 +1,82 @@
+/** The benchmark's printed report: compact tables, one per question. */
+import type { ApprovalCount } from './approval-cost.ts';
+import type { BundleSize } from './bundles.ts';
+import type { CostLine } from './prices.ts';
+import type { CreateResult, DecideResult, FloorResult } from './throughput.ts';
+
+export interface BenchReport {
+  at: string;
+  machine: { cpus: number; cpuModel: string; node: string; platform: string; /** 1-minute load average when the run started. */ loadAtStart: number };
+  settings: { pending: number; floor: number; concurrency: number };
+  bundles: BundleSize[];
+  approval: ApprovalCount;
+  /** GetSecretValue calls while the bulk requests were created and decided. */
+  secretReads: number;
+  cost: { lines: CostLine[]; total: number };
+  created: CreateResult;
+  floor: FloorResult;
+  decided: DecideResult;
+}
+
+function table(head: string[], rows: (string | number)[][]): string {
+  const cells = [head, ...rows.map((r) => r.map(String))];
+  const widths = head.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+const num = (n: number) => (Number.isInteger(n) ? String(n) : n < 0.01 ? n.toExponential(2) : n.toFixed(3));
+
+export function printReport(r: BenchReport): void {
+  const out: string[] = [];
+  out.push(`hitl benchmark, ${r.at}: ${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}, ${r.machine.platform}, load ${r.machine.loadAtStart.toFixed(2)} at start`);
+  out.push(`settings: ${r.settings.pending} pending, ${r.settings.floor} at the floor, concurrency ${r.settings.concurrency}`, '');
+
+  out.push('Throughput (local stack)');
+  out.push(
+    table(
+      ['', 'count', 'seconds', 'per second'],
+      [
+        ['requests created (PENDING, emailed)', r.created.count, r.created.seconds.toFixed(1), r.created.perSecond.toFixed(1)],
+        ['decisions (respond POST)', r.decided.count, r.decided.seconds.toFixed(1), r.decided.perSecond.toFixed(1)],
+        ['  … until every execution SUCCEEDED', r.decided.count, r.decided.allSucceededSeconds.toFixed(1), (r.decided.count / r.decided.allSucceededSeconds).toFixed(1)],
+        ['floor (UpdateItem + PutItem + SendTaskSuccess)', r.floor.count, r.floor.seconds.toFixed(1), r.floor.perSecond.toFixed(1)],
+      ],
+    ),
+    '',
+  );
+
+  const c = r.created.latencyMs;
+  const d = r.decided.latencyMs;
+  const f = r.floor.latencyMs;
+  out.push(`Latency at concurrency ${r.settings.concurrency}`);
+  out.push(
+    table(
+      ['', 'p50', 'p99', 'mean', 'max'],
+      [
+        ['request creation (StartExecution → PENDING, emailed)', ms(c.p50), ms(c.p99), ms(c.mean), ms(c.max)],
+        ['respond POST (HTTP → handler → writes → SendTaskSuccess → page)', ms(d.p50), ms(d.p99), ms(d.mean), ms(d.max)],
+        ['floor (same writes + SendTaskSuccess, direct)', ms(f.p50), ms(f.p99), ms(f.mean), ms(f.max)],
+        ['ratio POST / floor', `${(d.p50 / f.p50).toFixed(2)}×`, `${(d.p99 / f.p99).toFixed(2)}×`, `${(d.mean / f.mean).toFixed(2)}×`, ''],
+      ],
+    ),
+    '',
+  );
+
+  out.push('Handler bundles (minified ESM, node22, AWS SDK bundled)');
+  out.push(table(['entry', 'raw', 'gzip', 'source map'], r.bundles.map((b) => [b.entry, kb(b.raw), kb(b.gzip), kb(b.sourceMap)])), '');
+
+  const a = r.approval;
+  out.push(`One approval: ${a.states.length} state transitions (${a.states.join(' → ')})`);
+  out.push(table(['AWS call (handlers)', 'count'], Object.entries(a.calls).sort(([x], [y]) => x.localeCompare(y))));
+  out.push('');
+  out.push(table(['Lambda function', 'invocations', 'local ms', 'memory'], Object.entries(a.invocations).map(([fn, v]) => [fn, v.count, v.ms, `${v.memoryMb} MB`])));
+  out.push(`DynamoDB: ${a.capacity.wru} WRU table + ${a.capacity.indexWru} WRU indexes, ${a.capacity.rru} RRU`);
+  out.push(`Secrets Manager: ${r.secretReads} GetSecretValue over ${r.settings.pending + r.settings.floor} bulk requests (key ring cached)`, '');
+
+  out.push('Cost per 1,000 approvals (us-east-1 on-demand, no free tiers)');
+  out.push(table(['item', 'per approval', 'USD / 1,000'], [...r.cost.lines.map((l) => [l.item, num(l.perApproval), l.usdPer1000.toFixed(5)]), ['total', '', r.cost.total.toFixed(4)]]));
+  console.log(out.join('\n'));
+}

@@ -1,0 +1,111 @@
+/**
+ * `npm run bench`: figures for docs/benchmarks.md, measured on the local stack in a temporary directory.
+ *
+ *   npm run bench -- --pending 1000 --floor 200 --concurrency 8 --json bench.json
+ *
+ * 1. Handler bundle sizes (esbuild, as the stack bundles them).
+ * 2. One approval with every AWS call counted, turned into USD per 1,000 approvals.
+ * 3. Request creation throughput with `--pending` requests, then decision throughput and respond POST
+ *    latency through the signed links, beside the floor (the same writes and SendTaskSuccess, direct).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT, startLocalStack } from '../stack.ts';
+import { countOneApproval } from './approval-cost.ts';
+import { bundleSizes } from './bundles.ts';
+import { costPer1000 } from './prices.ts';
+import { printReport, type BenchReport } from './report.ts';
+import { SdkCallRecorder } from './sdk-calls.ts';
+import { createPending, decideAtFloor, decideOverHttp } from './throughput.ts';
+
+const USAGE = 'Usage: npm run bench -- [--pending 1000] [--floor 200] [--concurrency 8] [--json <file>]';
+
+function positive(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number of at least 1, got "${text}"\n${USAGE}`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      pending: { type: 'string', default: '1000' },
+      floor: { type: 'string', default: '200' },
+      concurrency: { type: 'string', default: '8' },
+      json: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const pending = positive('pending', values.pending);
+  const floor = positive('floor', values.floor);
+  const concurrency = positive('concurrency', values.concurrency);
+  const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+  // Other work on the machine skews every figure; the report shows the load the run started under.
+  const loadAtStart = loadavg()[0]!;
+  progress('bundling the handlers…');
+  const bundles = await bundleSizes(REPO_ROOT);
+
+  const stateDir = mkdtempSync(join(tmpdir(), 'hitl-bench-'));
+  const zero = { respond: 0, ses: 0, sfn: 0, scheduler: 0, dynamodb: 0, secretsManager: 0 };
+  const stack = await startLocalStack({
+    stateDir,
+    ports: zero,
+    cdkOutDir: join(REPO_ROOT, 'node_modules', '.cache', 'hitl-local', 'cdk.out-bench'),
+    functionLogLevel: 'ERROR',
+    // Every finished execution is logged; only the unusual is worth showing here.
+    log: (line) => (/^execution \S+ SUCCEEDED$/.test(line) ? undefined : progress(`  stack: ${line}`)),
+  });
+  const recorder = new SdkCallRecorder().install().ignore(...Object.values(stack.clients));
+  try {
+    progress('counting one approval…');
+    await countOneApproval(stack, recorder, 'warm-up'); // loads and caches the signing key first
+    const approval = await countOneApproval(stack, recorder, 'counted');
+
+    recorder.reset();
+    progress(`creating ${pending} pending requests…`);
+    const created = await createPending(stack, 'bench', pending, concurrency);
+    progress(`creating ${floor} more for the floor…`);
+    const forFloor = await createPending(stack, 'floor', floor, concurrency, pending);
+    progress(`deciding ${floor} at the floor…`);
+    const floorResult = await decideAtFloor(stack, forFloor.executionArns, concurrency);
+    progress(`deciding ${pending} through the respond endpoint…`);
+    const decided = await decideOverHttp(stack, created.executionArns, concurrency);
+    // The key ring is cached per function instance: its reads spread over every request handled.
+    const secretReads = recorder.counts()['SecretsManager GetSecretValue'] ?? 0;
+    approval.usage.secretsApiCalls = secretReads / (pending + floor);
+
+    const report: BenchReport = {
+      at: new Date().toISOString(),
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown', node: process.version, platform: `${process.platform} ${process.arch}`, loadAtStart },
+      settings: { pending, floor, concurrency },
+      bundles,
+      approval,
+      secretReads,
+      cost: costPer1000(approval.usage),
+      created,
+      floor: floorResult,
+      decided,
+    };
+    printReport(report);
+    if (values.json) writeFileSync(values.json, `${JSON.stringify({ ...report, created: { ...created, executionArns: undefined } }, null, 2)}\n`);
+  } finally {
+    recorder.uninstall();
+    await stack.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  },
+);

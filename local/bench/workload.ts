@@ -1,0 +1,83 @@
+/** The benchmark's workload: the lesson's refund approval, started through the SDK and decided over HTTP. */
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { ReviewRequestInput } from '#shared/schemas/review-request.ts';
+import type { StoredRequest } from '#shared/store/model.ts';
+import { REQUESTS } from '#shared/tables.ts';
+import type { LocalStack } from '../stack.ts';
+
+export const REVIEWER_GROUP = 'support-leads';
+/** The tier-1 reviewer whose links the benchmark follows. */
+export const REVIEWER = 'lead@example.com';
+
+export function refundRequest(orderId: string): ReviewRequestInput {
+  return {
+    kind: 'approval',
+    agent: 'customer-support-agent',
+    action: { name: 'refund', args: { order_id: orderId, amount_usd: 350 } },
+    reason: 'customer reported defective product, attached photos confirm',
+    planStep: { current: 3, total: 4 },
+    context: 'customer has 6 prior orders, no prior refunds',
+    risk: { class: 'financial', reversible: false },
+    reviewerGroup: REVIEWER_GROUP,
+    ttlSeconds: 1800,
+  };
+}
+
+export async function startRefund(stack: LocalStack, name: string): Promise<string> {
+  const out = await stack.clients.sfn.send(
+    new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name, input: JSON.stringify(refundRequest(`O-${name}`)) }),
+  );
+  if (!out.executionArn) throw new Error(`StartExecution ${name} returned no executionArn`);
+  return out.executionArn;
+}
+
+/** Pending rows whose reviewers have been emailed (the request is fully open), oldest first. */
+export async function openRequests(stack: LocalStack): Promise<StoredRequest[]> {
+  const { name, partitionKey } = REQUESTS.pendingIndex;
+  const rows: StoredRequest[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await stack.clients.doc.send(
+      new QueryCommand({
+        TableName: stack.tables.requests,
+        IndexName: name,
+        KeyConditionExpression: '#pk = :group',
+        FilterExpression: 'attribute_exists(notifiedRound)',
+        ExpressionAttributeNames: { '#pk': partitionKey },
+        ExpressionAttributeValues: { ':group': REVIEWER_GROUP },
+        ExclusiveStartKey: start,
+      }),
+    );
+    rows.push(...((out.Items ?? []) as StoredRequest[]));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return rows;
+}
+
+/** requestId → the reviewer's signed link, read from the emails in the mail viewer. */
+export async function reviewLinks(stack: LocalStack, reviewer: string = REVIEWER): Promise<Map<string, string>> {
+  const prefix = `${stack.endpoints.respond}/r/`;
+  const links = new Map<string, string>();
+  for (const email of await stack.emails()) {
+    if (!email.destination.to.includes(reviewer)) continue;
+    for (const match of (email.body.text ?? '').matchAll(/https?:\/\/\S+/g)) {
+      const link = match[0];
+      if (!link.startsWith(prefix)) continue;
+      links.set(decodeURIComponent(new URL(link).pathname.slice('/r/'.length)), link);
+    }
+  }
+  return links;
+}
+
+/** POST a choice to a review link as the review page's form does (same-origin browser request). */
+export async function submitChoice(link: string, fields: Record<string, string>): Promise<number> {
+  const res = await fetch(link, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin', origin: new URL(link).origin },
+    body: new URLSearchParams(fields).toString(),
+    redirect: 'manual',
+  });
+  await res.arrayBuffer();
+  return res.status;
+}
