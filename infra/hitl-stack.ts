@@ -29,16 +29,6 @@ export interface HitlStackProps extends StackProps {
    * @default 'hitl config'
    */
   readonly configSource?: string;
-  /**
-   * Steady-state requests per second the reviewers' API accepts.
-   * @default 50
-   */
-  readonly apiRateLimit?: number;
-  /**
-   * Burst the reviewers' API accepts above the rate.
-   * @default 100
-   */
-  readonly apiBurstLimit?: number;
 }
 
 export class HitlStack extends Stack {
@@ -82,8 +72,8 @@ export class HitlStack extends Stack {
     });
     this.api = new ReviewApi(this, 'Api', {
       respondFunction: respond.function,
-      rateLimit: props.apiRateLimit,
-      burstLimit: props.apiBurstLimit,
+      rateLimit: config.api.rateLimit,
+      burstLimit: config.api.burstLimit,
       logRemovalPolicy: removalPolicy,
     });
     this.workflow = new ReviewStateMachine(this, 'Workflow', {

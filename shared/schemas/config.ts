@@ -80,6 +80,13 @@ export const DeploymentConfig = z
         dlqDepth: z.number().int().min(1).default(1),
       })
       .default({ oldestPendingAgeSeconds: 3600, dlqDepth: 1 }),
+    /** Throttling of the reviewers' HTTP API (default stage). */
+    api: z
+      .object({
+        rateLimit: z.number().int().min(1).default(50),
+        burstLimit: z.number().int().min(1).default(100),
+      })
+      .default({ rateLimit: 50, burstLimit: 100 }),
     /** Rows older than this many days get a DynamoDB TTL; omit to keep them forever. */
     retentionDays: z.number().int().min(1).optional(),
     /** Extra time the Step Functions backstop allows beyond every tier's maximum TTL and a hold. */

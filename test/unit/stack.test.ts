@@ -319,11 +319,11 @@ describe('reviewer API', () => {
     expect(p.AccessLogSettings.Format).not.toMatch(/querystring|requestOverride/i);
   });
 
-  it('takes throttling from the stack props', () => {
-    synthTemplate({ apiRateLimit: 5, apiBurstLimit: 10 }).hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+  it('takes throttling from the config', () => {
+    synthTemplate({ config: { ...TEST_CONFIG, api: { rateLimit: 5, burstLimit: 10 } } }).hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
     });
-    expect(() => buildStack({ apiRateLimit: 0 })).toThrow(/rateLimit 0/);
+    expect(() => buildStack({ config: { ...TEST_CONFIG, api: { rateLimit: 0 } } })).toThrow(/api\.rateLimit/);
   });
 });
 
