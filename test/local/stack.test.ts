@@ -8,23 +8,12 @@ import { join } from 'node:path';
 import { SendTaskSuccessCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_REQUEST } from '#local/demo-agent.ts';
 import type { Decision } from '#shared/schemas/decision.ts';
 import type { ReviewRequestInput } from '#shared/schemas/review-request.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
-const refund = (overrides: Partial<ReviewRequestInput> = {}): ReviewRequestInput =>
-  ({
-    kind: 'approval',
-    agent: 'customer-support-agent',
-    action: { name: 'refund', args: { order_id: 'O-9421', amount_usd: 350 } },
-    reason: 'customer reported defective product, attached photos confirm',
-    planStep: { current: 3, total: 4 },
-    context: 'customer has 6 prior orders, no prior refunds',
-    risk: { class: 'financial', reversible: false },
-    reviewerGroup: 'support-leads',
-    ttlSeconds: 1800,
-    ...overrides,
-  }) as ReviewRequestInput;
+const refund = (overrides: Partial<ReviewRequestInput> = {}): ReviewRequestInput => ({ ...DEMO_REQUEST, ...overrides }) as ReviewRequestInput;
 
 describe('local stack', () => {
   let stack: TestStack;

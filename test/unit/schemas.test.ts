@@ -5,18 +5,9 @@ import { parseDeploymentConfig } from '#shared/schemas/config.ts';
 import { parseResponseForm } from '#shared/schemas/response-form.ts';
 import { JSON_SCHEMA_FILES, renderJsonSchema } from '#shared/schemas/json-schema.ts';
 import { ConfigError, InvalidRequestError } from '#shared/errors.ts';
+import { DEMO_REQUEST } from '#local/demo-agent.ts';
 
-const refund = {
-  kind: 'approval',
-  agent: 'customer-support-agent',
-  action: { name: 'refund', args: { order_id: 'O-9421', amount_usd: 350 } },
-  reason: 'customer reported defective product, attached photos confirm',
-  planStep: { current: 3, total: 4 },
-  context: 'customer has 6 prior orders, no prior refunds',
-  risk: { class: 'financial', reversible: false },
-  reviewerGroup: 'support-leads',
-  ttlSeconds: 1800,
-};
+const refund = DEMO_REQUEST;
 
 function issuesOf(fn: () => unknown): { path: string; message: string }[] {
   try {
@@ -95,6 +86,12 @@ describe('response form', () => {
   });
   it('gathers arg.* fields', () => {
     expect(parseResponseForm({ choice: 'modify', round: '2', 'arg.amount_usd': '300' })).toMatchObject({ round: 2, args: { amount_usd: '300' } });
+  });
+});
+
+describe('examples', () => {
+  it('docs/examples/refund.json is the demo agent\'s request', () => {
+    expect(parseReviewRequest(JSON.parse(readFileSync('docs/examples/refund.json', 'utf8')))).toEqual(parseReviewRequest(DEMO_REQUEST));
   });
 });
 
