@@ -96,7 +96,7 @@ describe('reviewer in a browser', () => {
       Context: 'customer has 6 prior orders, no prior refunds',
       Risk: 'financial · irreversible',
     });
-    expect(facts.Time).toMatch(/^expires in (29|30) min \(\d\d:\d\d Europe\/London\)/);
+    expect(facts.Time).toMatch(/^expires in (2\d|30) min \(\d\d:\d\d Europe\/London\)/);
     const args = page.locator('article.card table tr');
     expect(await args.allInnerTexts()).toEqual([expect.stringMatching(/^order_id\s+"O-9421"$/), expect.stringMatching(/^amount_usd\s+350$/)]);
     // Approve is one tap; deny and modify fold open first, since they need typing.
