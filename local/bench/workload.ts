@@ -1,32 +1,18 @@
-/** The benchmark's workload: the lesson's refund approval, started through the SDK and decided over HTTP. */
+/** The benchmark's workload: the lesson's refund (the demo agent's request), started through the SDK and decided over HTTP. */
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { ReviewRequestInput } from '#shared/schemas/review-request.ts';
 import type { StoredRequest } from '#shared/store/model.ts';
 import { REQUESTS } from '#shared/tables.ts';
+import { DEMO_REQUEST } from '../demo-agent.ts';
 import type { LocalStack } from '../stack.ts';
 
-export const REVIEWER_GROUP = 'support-leads';
+const REVIEWER_GROUP = DEMO_REQUEST.reviewerGroup;
 /** The tier-1 reviewer whose links the benchmark follows. */
 export const REVIEWER = 'lead@example.com';
 
-export function refundRequest(orderId: string): ReviewRequestInput {
-  return {
-    kind: 'approval',
-    agent: 'customer-support-agent',
-    action: { name: 'refund', args: { order_id: orderId, amount_usd: 350 } },
-    reason: 'customer reported defective product, attached photos confirm',
-    planStep: { current: 3, total: 4 },
-    context: 'customer has 6 prior orders, no prior refunds',
-    risk: { class: 'financial', reversible: false },
-    reviewerGroup: REVIEWER_GROUP,
-    ttlSeconds: 1800,
-  };
-}
-
 export async function startRefund(stack: LocalStack, name: string): Promise<string> {
   const out = await stack.clients.sfn.send(
-    new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name, input: JSON.stringify(refundRequest(`O-${name}`)) }),
+    new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name, input: JSON.stringify(DEMO_REQUEST) }),
   );
   if (!out.executionArn) throw new Error(`StartExecution ${name} returned no executionArn`);
   return out.executionArn;

@@ -9,24 +9,11 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_REQUEST } from '#local/demo-agent.ts';
 import type { Decision } from '#shared/schemas/decision.ts';
-import type { ReviewRequestInput } from '#shared/schemas/review-request.ts';
 import type { LogEvent } from '#shared/store/model.ts';
 import { launchBrowser, screenshot } from '../support/browser.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
-
-/** The refund from the approval lesson: irreversible money, so a person decides. */
-const REFUND: ReviewRequestInput = {
-  kind: 'approval',
-  agent: 'customer-support-agent',
-  action: { name: 'refund', args: { order_id: 'O-9421', amount_usd: 350 } },
-  reason: 'customer reported defective product, attached photos confirm',
-  planStep: { current: 3, total: 4 },
-  context: 'customer has 6 prior orders, no prior refunds',
-  risk: { class: 'financial', reversible: false },
-  reviewerGroup: 'support-leads',
-  ttlSeconds: 1800,
-};
 
 const DESKTOP = { width: 1024, height: 900 };
 const PHONE = { width: 375, height: 812 };
@@ -45,11 +32,11 @@ describe('reviewer in a browser', () => {
     await stack?.stop();
   });
 
-  /** Start the refund execution and wait for its email to `reviewer`; returns the execution and the email's id. */
+  /** Start the lesson's refund (the demo agent's request) and wait for its email to `reviewer`; returns the execution and the email's id. */
   async function requestRefund(reviewer: string): Promise<{ executionArn: string; messageId: string }> {
     const seen = new Set((await stack.emails()).map((e) => e.messageId));
     const { executionArn } = await stack.clients.sfn.send(
-      new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name: `refund-${++sequence}-${Date.now()}`, input: JSON.stringify(REFUND) }),
+      new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name: `refund-${++sequence}-${Date.now()}`, input: JSON.stringify(DEMO_REQUEST) }),
     );
     const [email] = await stack.waitForEmails((e) => !seen.has(e.messageId) && e.destination.to.includes(reviewer));
     return { executionArn: executionArn!, messageId: email!.messageId };
