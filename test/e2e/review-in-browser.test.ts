@@ -24,7 +24,13 @@ describe('reviewer in a browser', () => {
   let sequence = 0;
 
   beforeAll(async () => {
-    [stack, browser] = await Promise.all([startTestStack(), launchBrowser()]);
+    const starting = startTestStack();
+    // Without a browser nothing runs: stop the stack rather than leave it listening.
+    browser = await launchBrowser().catch(async (err: unknown) => {
+      await (await starting.catch(() => undefined))?.stop();
+      throw err;
+    });
+    stack = await starting;
   });
 
   afterAll(async () => {
