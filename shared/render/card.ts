@@ -116,6 +116,22 @@ export function subjectLine(request: ReviewRequest): string {
   }
 }
 
+/** What the agent asked, in the past tense, once the request is no longer open. */
+function pastLeadSentence(request: ReviewRequest): string {
+  switch (request.kind) {
+    case 'approval':
+      return `${request.agent} asked for approval to run ${request.action.name}.`;
+    case 'disambiguation':
+      return `${request.agent} asked which interpretation was meant.`;
+    case 'verification':
+      return `${request.agent} asked for sign-off on ${CHANNEL_NOUN[request.draft.channel]}.`;
+    case 'escalation':
+      return `${request.agent} handed a task to a person.`;
+    case 'correction':
+      return `An output ${request.agent} sent was reported wrong.`;
+  }
+}
+
 function leadSentence(request: ReviewRequest): string {
   switch (request.kind) {
     case 'approval':
@@ -203,7 +219,7 @@ export function buildCard({ request: row, group, now }: CardInput, options: Card
   const card: Card = {
     kind: req.kind,
     heading: options.live === false ? NOUNS[req.kind] : HEADINGS[req.kind],
-    lead: leadSentence(req),
+    lead: options.live === false ? pastLeadSentence(req) : leadSentence(req),
     facts,
     history: historyLines(row, group, now),
     timeLeft,

@@ -89,7 +89,8 @@ function decisionDetails(d: Decision, group: ReviewerGroup): Fact[] {
   if (d.correctedOutput) facts.push({ label: 'Corrected output', value: d.correctedOutput, long: true });
   if (d.correctionCategory) facts.push({ label: 'Category', value: d.correctionCategory });
   if (d.comment) facts.push({ label: 'Comment', value: d.comment });
-  facts.push({ label: 'Decided at', value: `${tierName(group, d.tier)} (tier ${d.tier}), ${formatDuration(d.latencyMs)} after the request` });
+  facts.push({ label: 'Tier', value: `${tierName(group, d.tier)} (tier ${d.tier})` });
+  facts.push({ label: 'Took', value: `${formatDuration(d.latencyMs)} from the request` });
   return facts;
 }
 
