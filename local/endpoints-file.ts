@@ -5,19 +5,22 @@ import { readJsonFile, writeJsonFile } from './json-file.ts';
 
 export const ENDPOINTS_FILE = 'local.json';
 
+/** Base URLs of the local stand-ins. */
+export interface Endpoints {
+  respond: string;
+  mailViewer: string;
+  ses: string;
+  sfn: string;
+  scheduler: string;
+  dynamodb: string;
+  secretsManager: string;
+}
+
 export interface EndpointsFile {
   region: string;
   accountId: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
-  endpoints: {
-    respond: string;
-    mailViewer: string;
-    ses: string;
-    sfn: string;
-    scheduler: string;
-    dynamodb: string;
-    secretsManager: string;
-  };
+  endpoints: Endpoints;
   stackName: string;
   stateMachineArn: string;
   stateMachines: Record<string, string>;

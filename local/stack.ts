@@ -16,7 +16,7 @@ import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, functionArn, functionNa
 import { systemClock, type Clock } from './clock.ts';
 import { createDynamoServer, ensureTables } from './dynamodb.ts';
 import { closeServer, listen, urlOf } from './http.ts';
-import { writeEndpointsFile } from './endpoints-file.ts';
+import { writeEndpointsFile, type Endpoints } from './endpoints-file.ts';
 import { LocalLambda, type LambdaHandler } from './lambda.ts';
 import { readStackResources, type FunctionResource, type StackResources } from './resources.ts';
 import { createRespondServer } from './respond-server.ts';
@@ -49,15 +49,7 @@ export interface Ports {
  */
 export const DEFAULT_PORTS: Ports = { respond: 8787, ses: 8005, sfn: 8083, scheduler: 8084, dynamodb: 8000, secretsManager: 8085 };
 
-export interface Endpoints {
-  respond: string;
-  mailViewer: string;
-  ses: string;
-  sfn: string;
-  scheduler: string;
-  dynamodb: string;
-  secretsManager: string;
-}
+export type { Endpoints } from './endpoints-file.ts';
 
 export interface LocalStackOptions {
   /** Where state lives: tables, executions, schedules, emails, keys, `local.json`. @default `<repo>/.hitl` */
