@@ -18,7 +18,7 @@ export const HANDLER_METADATA_KEY = 'hitl:handler';
 export const POWERTOOLS_SERVICE_NAME = 'hitl';
 
 // Some bundled CommonJS dependencies call require() for Node built-ins; ESM output has no require.
-const ESM_REQUIRE_BANNER = "import { createRequire as __hitlCreateRequire } from 'node:module'; const require = __hitlCreateRequire(import.meta.url);";
+export const ESM_REQUIRE_BANNER = "import { createRequire as __hitlCreateRequire } from 'node:module'; const require = __hitlCreateRequire(import.meta.url);";
 
 export interface HandlerFunctionProps {
   /** Handler entry file relative to the repository root, e.g. `functions/route.ts`; it must export `handler`. */

@@ -7,9 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-
-/** As in infra/constructs/handler-function.ts: bundled CommonJS dependencies call require(), which ESM lacks. */
-const ESM_REQUIRE_BANNER = "import { createRequire as __hitlCreateRequire } from 'node:module'; const require = __hitlCreateRequire(import.meta.url);";
+import { ESM_REQUIRE_BANNER } from '#infra/constructs/handler-function.ts';
 
 export interface BundleSize {
   /** `functions/respond.ts` */
