@@ -1,6 +1,7 @@
 /**
- * `hitl`: start a review request by hand and wait for or look up its outcome. Talks to the local stack
- * (endpoints from `.hitl/local.json`) or, with --state-machine-arn, to AWS with the standard SDK config.
+ * `hitl`: start a review request by hand and wait for or look up its outcome; report on decisions and export
+ * eval cases. Talks to the local stack (endpoints from `.hitl/local.json`) or, with --state-machine-arn or the
+ * table names, to AWS with the standard SDK config.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -14,9 +15,14 @@ import {
   type DescribeExecutionCommandOutput,
   type ExecutionStatus,
 } from '@aws-sdk/client-sfn';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { documentClient } from '#shared/clients.ts';
 import { InvalidRequestError } from '#shared/errors.ts';
+import { evalCases } from '#shared/review/eval-export.ts';
+import { fetchDecisions, formatReport, report as buildReport, type DecisionQuery, type DecisionSource } from '#shared/review/report.ts';
 import type { Decision } from '#shared/schemas/decision.ts';
 import { FallbackPolicy, KINDS, parseReviewRequest, type ReviewRequest } from '#shared/schemas/review-request.ts';
+import { DecisionLog, type TimeWindow } from '#shared/store/decision-log.ts';
 import { runDemoAgent, summarizeDecision } from './demo-agent.ts';
 import { NoLocalStackError, readEndpointsFile, type EndpointsFile } from './endpoints-file.ts';
 
@@ -29,6 +35,10 @@ Usage:
   hitl list [--status RUNNING|SUCCEEDED|FAILED|TIMED_OUT|ABORTED] [--max <n>]
   hitl demo                                       the demo agent's refund request
   hitl env                                        shell exports that point AWS CLIs and SDKs at the local stack
+  hitl report [window] [--agent <name>] [--action <type>] [--json]
+                                                  rates, latency and findings per agent and action type
+  hitl export [window] [--agent <name>] [--action <type>] [--all]
+                                                  eval cases as JSON Lines: where people disagreed with the agent
 
 Request options:
   --group <name>            reviewer group (default: the local stack's first group)
@@ -43,10 +53,19 @@ Request options:
   --wait                    wait for the Decision and print it (exit 0 whatever the outcome)
   --timeout <seconds>       give up waiting after this long (default: no limit)
 
+Report and export options:
+  --since <age | ISO>       window start: 30m, 24h, 7d, 2w or a timestamp (default 7d)
+  --until <ISO>             window end (default now)
+  --agent <name>            only this agent's decisions
+  --action <type>           only this action type: approval#refund, verification#email, disambiguation, …
+  --all                     export every decision made by a person, not only the disagreements
+
 Where:
   --state-dir <dir>         local stack state (default .hitl); its local.json has the endpoints
   --state-machine-arn <arn> use this state machine in AWS instead (region and credentials from the usual AWS config)
-  --region <region>         AWS region with --state-machine-arn
+  --region <region>         AWS region with --state-machine-arn or the table names
+  --requests-table <name>   with --decisions-table: report on these tables in AWS instead (the stack outputs
+  --decisions-table <name>  RequestsTableName and DecisionLogTableName)
   --json                    machine-readable output
 `;
 
@@ -75,6 +94,11 @@ const OPTIONS = {
   'state-machine-arn': { type: 'string' },
   region: { type: 'string' },
   json: { type: 'boolean' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  all: { type: 'boolean' },
+  'requests-table': { type: 'string' },
+  'decisions-table': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -261,6 +285,74 @@ function env(values: Values, io: Io): number {
   return 0;
 }
 
+const AGE = /^(\d+)(m|h|d|w)$/;
+const AGE_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
+
+function timestamp(value: string, flag: string): Date {
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new UsageError(`${flag} takes an ISO timestamp${flag === '--since' ? ' or an age such as 7d' : ''}, got "${value}"`);
+  return new Date(t);
+}
+
+/** The report window from --since (an age or a timestamp, default 7d) and --until (default now). */
+export function reportWindow(since: string | undefined, until: string | undefined, now: Date): TimeWindow {
+  const to = until === undefined ? now : timestamp(until, '--until');
+  const age = AGE.exec(since ?? '7d');
+  const from = age ? new Date(to.getTime() - Number(age[1]) * AGE_MS[age[2] as keyof typeof AGE_MS]) : timestamp(since!, '--since');
+  if (from > to) throw new UsageError(`--since (${from.toISOString()}) is after --until (${to.toISOString()})`);
+  return { from: from.toISOString(), to: to.toISOString() };
+}
+
+function actionTypeFlag(value: string | undefined): string | undefined {
+  if (value === undefined || value.includes('#') || KINDS.includes(value as never)) return value;
+  throw new UsageError(`--action takes an action type as stored: approval#${value}, verification#email, or a kind alone (${KINDS.join(', ')})`);
+}
+
+/** The decision tables: the local stack's, or with both table names the ones in AWS (usual SDK config). */
+function decisionSource(values: Values): DecisionSource & { close(): void } {
+  const requestsTable = values['requests-table'];
+  const decisionsTable = values['decisions-table'];
+  let dynamodb: DynamoDBClient;
+  let tables: { requests: string; decisions: string };
+  if ((requestsTable || decisionsTable) && !values['state-dir']) {
+    if (!requestsTable || !decisionsTable) throw new UsageError('--requests-table and --decisions-table go together (stack outputs RequestsTableName and DecisionLogTableName)');
+    dynamodb = new DynamoDBClient(values.region ? { region: values.region } : {});
+    tables = { requests: requestsTable, decisions: decisionsTable };
+  } else {
+    const local = readEndpointsFile(resolve(values['state-dir'] ?? '.hitl'));
+    dynamodb = new DynamoDBClient({ endpoint: local.endpoints.dynamodb, region: local.region, credentials: local.credentials });
+    tables = { requests: requestsTable ?? local.tables.requests, decisions: decisionsTable ?? local.tables.decisions };
+  }
+  return { log: new DecisionLog(documentClient(dynamodb), tables.decisions), requestsTable: tables.requests, close: () => dynamodb.destroy() };
+}
+
+async function withDecisions<T>(values: Values, read: (source: DecisionSource, query: DecisionQuery) => Promise<T>): Promise<T> {
+  const query: DecisionQuery = { window: reportWindow(values.since, values.until, new Date()), agent: values.agent, actionType: actionTypeFlag(values.action) };
+  const source = decisionSource(values);
+  try {
+    return await read(source, query);
+  } finally {
+    source.close();
+  }
+}
+
+async function reportCommand(values: Values, io: Io): Promise<number> {
+  const result = await withDecisions(values, async (source, query) => buildReport(await fetchDecisions(source, query), new Date(), { window: query.window }));
+  io.out(values.json ? JSON.stringify(result, null, 2) : formatReport(result));
+  return 0;
+}
+
+async function exportCommand(values: Values, io: Io): Promise<number> {
+  const { cases, humanDecisions, missingRequests } = await withDecisions(values, async (source, query) =>
+    evalCases(await fetchDecisions(source, query, { withRequest: true }), { all: values.all }),
+  );
+  for (const c of cases) io.out(JSON.stringify(c));
+  const which = values.all ? '' : ' (disagreements only; --all for every one)';
+  const missing = missingRequests ? `; ${missingRequests} left out, their request rows are gone` : '';
+  io.err(`${cases.length} eval case${cases.length === 1 ? '' : 's'} from ${humanDecisions} decision${humanDecisions === 1 ? '' : 's'} by people${which}${missing}`);
+  return 0;
+}
+
 function describeFailure(err: unknown): string {
   if (err instanceof InvalidRequestError || err instanceof UsageError || err instanceof NoLocalStackError) return err.message;
   const e = err as Error & { code?: string; cause?: { code?: string } };
@@ -297,6 +389,10 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
         return await demo(values, io);
       case 'env':
         return env(values, io);
+      case 'report':
+        return await reportCommand(values, io);
+      case 'export':
+        return await exportCommand(values, io);
       default:
         throw new UsageError(`Unknown command "${command}"\n\n${USAGE}`);
     }
