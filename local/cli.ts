@@ -35,9 +35,9 @@ Usage:
   hitl list [--status RUNNING|SUCCEEDED|FAILED|TIMED_OUT|ABORTED] [--max <n>]
   hitl demo                                       the demo agent's refund request
   hitl env                                        shell exports that point AWS CLIs and SDKs at the local stack
-  hitl report [window] [--agent <name>] [--action <type>] [--json]
+  hitl report [--since …] [--until …] [--agent <name>] [--action <type>] [--json]
                                                   rates, latency and findings per agent and action type
-  hitl export [window] [--agent <name>] [--action <type>] [--all]
+  hitl export [--since …] [--until …] [--agent <name>] [--action <type>] [--all]
                                                   eval cases as JSON Lines: where people disagreed with the agent
 
 Request options:
