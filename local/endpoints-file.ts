@@ -38,7 +38,7 @@ export interface EndpointsFile {
 
 export class NoLocalStackError extends Error {
   constructor(stateDir: string) {
-    super(`No local stack found: ${join(stateDir, ENDPOINTS_FILE)} does not exist. Start one with \`npm start\` (or pass --state-machine-arn to use AWS).`);
+    super(`No local stack found: ${join(stateDir, ENDPOINTS_FILE)} does not exist. Start one with \`npm start\`, or use AWS: --state-machine-arn for request/status/list, --requests-table and --decisions-table for report/export.`);
     this.name = 'NoLocalStackError';
   }
 }
