@@ -16,6 +16,7 @@ import { SchedulerEngine } from '#local/scheduler/engine.ts';
 import { parseExpression } from '#local/scheduler/expression.ts';
 import { createSchedulerServer } from '#local/scheduler/server.ts';
 import { createRoundSchedule, scheduleName, type ScheduleSettings } from '#shared/schedules.ts';
+import { errorName } from '../support/errors.ts';
 
 const T0 = Date.parse('2026-03-02T10:00:00Z');
 
@@ -59,15 +60,6 @@ describe('local EventBridge Scheduler API', () => {
       deadLetterFile: join(dir, 'schedule-dlq.json'),
       retryDelayMs: 0,
     });
-  }
-
-  async function errorName(promise: Promise<unknown>): Promise<string> {
-    try {
-      await promise;
-    } catch (err) {
-      return (err as Error).name;
-    }
-    return 'no error';
   }
 
   beforeAll(async () => {

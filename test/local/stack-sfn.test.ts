@@ -24,6 +24,7 @@ import { LocalLambda } from '#local/lambda.ts';
 import { SfnEngine, type LocalStateMachine } from '#local/sfn/engine.ts';
 import { createSfnServer } from '#local/sfn/server.ts';
 import { InvalidRequestError } from '#shared/errors.ts';
+import { errorName } from '../support/errors.ts';
 
 interface Captured {
   token: string;
@@ -105,15 +106,6 @@ describe('local Step Functions API', () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     throw new Error(`${executionArn} still running`);
-  }
-
-  async function errorName(promise: Promise<unknown>): Promise<string> {
-    try {
-      await promise;
-    } catch (err) {
-      return (err as Error).name;
-    }
-    return 'no error';
   }
 
   beforeAll(async () => {
