@@ -3,7 +3,7 @@
  * decision links: opening a link only shows the page (mail scanners prefetch links), the page decides.
  */
 import { buildCard, kindHeading, subjectLine, type Card, type CardInput } from './card.ts';
-import { html, type SafeHtml } from './html.ts';
+import { html, neutralizeBidi, type SafeHtml } from './html.ts';
 import { formatZoned } from './time.ts';
 
 export interface ReviewEmailInput extends CardInput {
@@ -76,8 +76,8 @@ ${history}
 
 /** Multi-line values are indented under their label, so no line of agent text can pass for one of ours. */
 function textValue(value: string): string {
-  const lines = value.split(/\r\n|\r|\n/);
-  return lines.length === 1 ? ` ${value}` : `\n${lines.map((l) => `    ${l}`).join('\n')}`;
+  const lines = neutralizeBidi(value).split(/\r\n|\r|\n/);
+  return lines.length === 1 ? ` ${lines[0]}` : `\n${lines.map((l) => `    ${l}`).join('\n')}`;
 }
 
 function textBody(card: Card, input: ReviewEmailInput): string {

@@ -21,9 +21,19 @@ const ENTITIES: Record<string, string> = {
   '`': '&#96;',
 };
 
+/**
+ * Bidi embedding, override and isolate controls let text reorder how it reads ("refund 350" shown as
+ * "refund 053"). Reviewers must see what the agent sent, so they are shown as U+FFFD instead.
+ */
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g;
+
+export function neutralizeBidi(text: string): string {
+  return text.replace(BIDI_CONTROLS, '\uFFFD');
+}
+
 /** Escape text for use in element content and in quoted attribute values. */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"'`]/g, (c) => ENTITIES[c] ?? c);
+  return neutralizeBidi(text).replace(/[&<>"'`]/g, (c) => ENTITIES[c] ?? c);
 }
 
 function interpolate(value: HtmlValue): string {

@@ -506,6 +506,19 @@ describe('review email', () => {
 
 // ---------- hostile input ----------
 
+describe('bidi controls', () => {
+  it('cannot reorder what the reviewer reads, in the page or either email body', () => {
+    // U+202E (right-to-left override) would show "refund 350" as "refund 053".
+    const sneaky = 'customer asked for \u202E053 dnufer\u202C and \u2067isolated\u2069';
+    const row = stored({ ...approval, reason: sneaky, context: sneaky });
+    const mail = renderReviewEmail({ request: row, group, now: NOW, link: LINK, approver: 'lead@example.com' });
+    for (const out of [reviewPage(row), mail.html, mail.text]) {
+      expect(out).not.toMatch(/[\u202A-\u202E\u2066-\u2069]/);
+      expect(out).toContain('customer asked for \uFFFD053 dnufer\uFFFD and \uFFFDisolated\uFFFD');
+    }
+  });
+});
+
 describe('agent- and reviewer-supplied text renders inert', () => {
   const PAYLOAD = `<script>alert(1)</script>"><img src=x onerror=alert(1)>javascript:alert(1)</textarea><script>alert(2)</script>'"\`&amp;`;
   const x = (field: string) => `[${field}]${PAYLOAD}`;
