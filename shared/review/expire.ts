@@ -58,7 +58,12 @@ async function currentRound(deps: ReviewDeps, ref: RoundRef): Promise<StoredRequ
     if (await resumeIfNeeded(deps, row) === 'failed') throw new ResumeFailedError(row.requestId);
     return `request is already ${row.status.toLowerCase()}`;
   }
-  if (row.round !== ref.round || row.tier !== ref.tier) return `request moved on to tier ${row.tier}, round ${row.round}`;
+  if (row.round !== ref.round || row.tier !== ref.tier) {
+    // A retried firing whose first try started the next round but could not email it (SES refused them all)
+    // finishes the job; a held round has nobody to email yet.
+    if (row.round > ref.round && !row.heldUntil && row.notifiedRound !== row.round) await notifyCurrentTier(deps, row);
+    return `request moved on to tier ${row.tier}, round ${row.round}`;
+  }
   return row;
 }
 

@@ -3,6 +3,7 @@
  * function, which applies the request's fallback. The Scheduler runs on a manual clock and the functions'
  * `Date` is faked to match, so hours pass without waiting.
  */
+import { SESClient } from '@aws-sdk/client-ses';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -136,6 +137,26 @@ describe('time-boxed decisions on the local stack', () => {
     expect(await row(requestId)).toMatchObject({ status: 'PENDING' });
     await stack.scheduler.advanceTo(late);
     expect(await decisionOf(executionArn)).toMatchObject({ outcome: 'expired', decidedBy: 'policy:fallback-deny' });
+  });
+
+  it('escalation whose emails SES refused at first: the Scheduler\'s retry of the same firing sends them', async () => {
+    let refusals = 0;
+    const send = SESClient.prototype.send;
+    const spy = vi.spyOn(SESClient.prototype, 'send').mockImplementation(function (this: SESClient, command: never, ...rest: never[]) {
+      const to = (command as { input?: { Destination?: { ToAddresses?: string[] } } }).input?.Destination?.ToAddresses ?? [];
+      if (to.includes('manager@example.com') && refusals++ === 0) return Promise.reject(Object.assign(new Error('Daily sending quota exceeded'), { name: 'Throttling' }));
+      return (send as (...args: unknown[]) => Promise<unknown>).call(this, command, ...rest);
+    } as typeof send);
+    try {
+      const { requestId, orderId } = await start(refund({ fallback: 'escalate' }));
+      await advanceTo(Date.now() + 30 * MIN);
+      expect(refusals).toBeGreaterThanOrEqual(2);
+      expect(await pending(requestId)).toMatchObject({ tier: 2, round: 2, notifiedRound: 2 });
+      expect((await emailsAbout(orderId)).filter((e) => e.destination.to.includes('manager@example.com'))).toHaveLength(1);
+      expect(stack.scheduler.deadLetters()).toHaveLength(0);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('a duplicate or late expiry firing changes nothing', async () => {
