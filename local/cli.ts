@@ -357,7 +357,7 @@ function describeFailure(err: unknown): string {
   if (err instanceof InvalidRequestError || err instanceof UsageError || err instanceof NoLocalStackError) return err.message;
   const e = err as Error & { code?: string; cause?: { code?: string } };
   if (e.code === 'ECONNREFUSED' || e.cause?.code === 'ECONNREFUSED' || e.name === 'TimeoutError') {
-    return 'The local stack is not answering; is `npm start` running? (Or pass --state-machine-arn to use AWS.)';
+    return 'The local stack is not answering; is `npm start` running? (For a deployed stack: --state-machine-arn for request/status/list, --requests-table and --decisions-table for report/export.)';
   }
   return `${e.name}: ${e.message}`;
 }
