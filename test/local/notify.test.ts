@@ -2,10 +2,9 @@ import { SESClient } from '@aws-sdk/client-ses';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EmailDeliveryError, sendReviewEmails } from '#shared/notify.ts';
 import { ReviewerGroup } from '#shared/schemas/config.ts';
-import { ReviewRequest } from '#shared/schemas/review-request.ts';
 import { parseKeyRing, reviewUrl, verifyLink } from '#shared/signing.ts';
-import type { StoredRequest } from '#shared/store/model.ts';
 import { startSes, type SesEmulator } from '../support/ses.ts';
+import { storedRequest, TEST_TASK_TOKEN } from '../support/stored-request.ts';
 
 const group = ReviewerGroup.parse({
   tiers: [
@@ -15,35 +14,10 @@ const group = ReviewerGroup.parse({
   timeZone: 'Europe/London',
 });
 const NOW = new Date('2025-06-03T13:03:00Z');
-const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAW-task-token-that-must-never-leak';
+const TOKEN = TEST_TASK_TOKEN;
 const ring = parseKeyRing(JSON.stringify({ current: 'k1', k1: 'k1-secret-0123456789abcdefghijklmnopqrstuvwxyz' }));
 
-const row: StoredRequest = {
-  requestId: 'r0123456789abcdef01234567',
-  status: 'PENDING',
-  kind: 'approval',
-  agent: 'customer-support-agent',
-  actionType: 'approval#refund',
-  reviewerGroup: 'support-leads',
-  fallback: 'deny',
-  request: ReviewRequest.parse({
-    kind: 'approval',
-    agent: 'customer-support-agent',
-    reason: 'customer reported defective product, attached photos confirm',
-    planStep: { current: 3, total: 4 },
-    context: 'customer has 6 prior orders, no prior refunds',
-    risk: { class: 'financial', reversible: false },
-    reviewerGroup: 'support-leads',
-    action: { name: 'refund', args: { order_id: 'O-9421', amount_usd: 350 } },
-  }),
-  tier: 1,
-  round: 1,
-  createdAt: '2025-06-03T13:00:00.000Z',
-  expiresAt: '2025-06-03T13:30:00.000Z',
-  ttlSeconds: 1800,
-  executionArn: 'arn:aws:states:us-east-1:123456789012:execution:hitl:exec-1',
-  taskToken: TOKEN,
-};
+const row = storedRequest();
 
 describe('sendReviewEmails against aws-ses-v2-local', () => {
   let ses: SesEmulator;

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ReviewerGroup } from '#shared/schemas/config.ts';
 import type { Decision } from '#shared/schemas/decision.ts';
-import { ReviewRequest, type ReviewRequestInput } from '#shared/schemas/review-request.ts';
+import type { ReviewRequestInput } from '#shared/schemas/review-request.ts';
 import { parseResponseForm } from '#shared/schemas/response-form.ts';
 import type { StoredRequest } from '#shared/store/model.ts';
+import { storedRequest, TEST_TASK_TOKEN } from '../support/stored-request.ts';
 import { renderErrorPage, renderReviewEmail, renderReviewPage, renderStatusPage } from '#shared/render/index.ts';
 
 // ---------- fixtures ----------
@@ -16,7 +17,7 @@ const group = ReviewerGroup.parse({
   timeZone: 'Europe/London',
 });
 const NOW = new Date('2025-06-03T13:03:00Z'); // 14:03 in London
-const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAW-task-token-that-must-never-leak';
+const TOKEN = TEST_TASK_TOKEN;
 const LINK = 'https://review.example.com/r/r0123456789abcdef01234567?a=lead%40example.com&e=1748960000&k=k1&s=Zm9vYmFy';
 
 const base = {
@@ -34,28 +35,7 @@ const approval: ReviewRequestInput = {
   action: { name: 'refund', args: { order_id: 'O-9421', amount_usd: 350 } },
 };
 
-function stored(input: ReviewRequestInput, overrides: Partial<StoredRequest> = {}): StoredRequest {
-  const request = ReviewRequest.parse(input);
-  return {
-    requestId: 'r0123456789abcdef01234567',
-    status: 'PENDING',
-    kind: request.kind,
-    agent: request.agent,
-    actionType: request.kind,
-    reviewerGroup: request.reviewerGroup,
-    fallback: request.fallback,
-    request,
-    tier: 1,
-    round: 1,
-    createdAt: '2025-06-03T13:00:00.000Z',
-    expiresAt: '2025-06-03T13:30:00.000Z',
-    ttlSeconds: 1800,
-    executionArn: 'arn:aws:states:us-east-1:123456789012:execution:hitl:exec-1',
-    taskToken: TOKEN,
-    pendingGroup: request.reviewerGroup,
-    ...overrides,
-  };
-}
+const stored = (input: ReviewRequestInput, overrides: Partial<StoredRequest> = {}) => storedRequest(input, overrides);
 
 function decision(overrides: Partial<Decision>): Decision {
   return {
