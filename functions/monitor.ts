@@ -1,15 +1,22 @@
-/** Monitor function: every minute, each reviewer group's queue depth and oldest pending age as EMF metrics. */
-import { createMetrics } from '#shared/clients.ts';
+/**
+ * Monitor function: every minute, each reviewer group's queue depth and oldest pending age as EMF metrics,
+ * and the resume of any decided request whose execution a crash left waiting.
+ */
+import { createClients, createMetrics } from '#shared/clients.ts';
 import { storeDepsFromEnv } from '#shared/review/deps.ts';
+import { resumeStuck } from '#shared/review/finalize.ts';
 import { publishQueueStats, queueStats, type QueueStats } from '#shared/review/queue.ts';
 
-const deps = storeDepsFromEnv('monitor', process.env);
+const clients = createClients();
+const deps = { ...storeDepsFromEnv('monitor', process.env, clients), sfn: clients.sfn };
 const metrics = deps.metrics ?? createMetrics('monitor');
 
 export async function handler(): Promise<QueueStats[]> {
   const now = deps.now();
-  const stats = await Promise.all(Object.keys(deps.config.reviewerGroups).map((group) => queueStats(deps.requests, group, now)));
+  const groups = Object.keys(deps.config.reviewerGroups);
+  const stats = await Promise.all(groups.map((group) => queueStats(deps.requests, group, now)));
   for (const s of stats) publishQueueStats(metrics, s);
+  await Promise.all(groups.map((group) => resumeStuck(deps, group)));
   deps.log.info('Queue measured', { groups: stats });
   return stats;
 }

@@ -2,7 +2,7 @@
  * Human-review task (lambda:invoke.waitForTaskToken): stores the pending request with its task token,
  * schedules its expiry and emails the first tier. The execution waits until someone sends the token back.
  */
-import { DuplicateRequestError, HitlError, InvalidRequestError } from '#shared/errors.ts';
+import { HitlError, IdempotencyConflictError, InvalidRequestError } from '#shared/errors.ts';
 import { admitRequest } from '#shared/review/admission.ts';
 import { reviewDepsFromEnv } from '#shared/review/deps.ts';
 import { describeError } from '#shared/review/decisions.ts';
@@ -18,10 +18,10 @@ export async function handler(event: unknown): Promise<OpenReviewResult> {
   if (!parsed.success) throw new HitlError(`The state machine sent a malformed review task payload:\n${formatIssues(parsed.error.issues)}`);
   const { requestId, taskToken, executionArn } = parsed.data;
   try {
-    const { request, group } = admitRequest(parsed.data.request, deps.config);
-    return await openReview(deps, { requestId, request, group, taskToken, executionArn });
+    const { request, group, requestHash } = admitRequest(parsed.data.request, deps.config);
+    return await openReview(deps, { requestId, request, group, taskToken, executionArn, requestHash });
   } catch (err) {
-    const expected = err instanceof InvalidRequestError || err instanceof DuplicateRequestError;
+    const expected = err instanceof InvalidRequestError || err instanceof IdempotencyConflictError;
     (expected ? deps.log.warn : deps.log.error).call(deps.log, 'Review task failed', { requestId, error: describeError(err, [taskToken]) });
     throw err;
   }

@@ -3,6 +3,8 @@
  * expiry scheduling, the link-signing secret and SLO alarms, wired with least-privilege grants.
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
 import { ENV } from '#shared/env.ts';
 import { ConfigError } from '#shared/errors.ts';
@@ -40,6 +42,8 @@ export class HitlStack extends Stack {
   readonly scheduling: ExpiryScheduling;
   readonly signingSecret: SigningSecret;
   readonly alarms: SloAlarms;
+  /** Runs the settle function's cancel on execution status changes. */
+  readonly executionEnded: events.Rule;
 
   constructor(scope: Construct, id: string, props: HitlStackProps) {
     super(scope, id, props);
@@ -63,7 +67,7 @@ export class HitlStack extends Stack {
         [ENV.config]: configJson,
       },
     });
-    const { route, request, respond, expire, monitor } = this.functions;
+    const { route, request, respond, expire, monitor, settle } = this.functions;
 
     this.scheduling = new ExpiryScheduling(this, 'Expiry', {
       expireFunction: expire.function,
@@ -80,13 +84,14 @@ export class HitlStack extends Stack {
       routeFunction: route.function,
       requestFunction: request.function,
       expireFunction: expire.function,
+      settleFunction: settle.function,
       stateMachineName: `${this.stackName}-review`,
       backstopTimeout: Duration.seconds(backstopSeconds(config)),
       logRemovalPolicy: removalPolicy,
     });
 
-    // Functions that email reviewers, sign links and manage expiry schedules.
-    for (const fn of [request, respond, expire]) {
+    // Functions that email reviewers, sign links and manage expiry schedules (settle deletes a cancelled one's).
+    for (const fn of [request, respond, expire, settle]) {
       fn.addEnvironment(ENV.signingSecretId, this.signingSecret.secret.secretArn);
       fn.addEnvironment(ENV.scheduleGroup, this.scheduling.scheduleGroupName);
       fn.addEnvironment(ENV.schedulerRoleArn, this.scheduling.schedulerRole.roleArn);
@@ -98,8 +103,9 @@ export class HitlStack extends Stack {
       grantSendEmailFrom(fn.role, this, config.sender);
     }
     // The expire function targets itself with context.invokedFunctionArn: setting its own ARN would be a cycle.
-    for (const fn of [request, respond]) fn.addEnvironment(ENV.expireFunctionArn, expire.function.functionArn);
+    for (const fn of [request, respond, settle]) fn.addEnvironment(ENV.expireFunctionArn, expire.function.functionArn);
 
+    // Each state change is one transaction with its log event (the grants are those of the writes it holds).
     // Route reads the request id it was given and records requests a policy decided.
     this.tables.grantRequests(route.role, 'GetItem', 'PutItem');
     this.tables.grantDecisionLog(route.role, 'PutItem');
@@ -108,13 +114,28 @@ export class HitlStack extends Stack {
     this.tables.grantDecisionLog(request.role, 'PutItem');
     this.workflow.grantTaskResponse(request.role, 'SendTaskSuccess');
 
-    for (const fn of [respond, expire]) {
+    for (const fn of [respond, expire, settle]) {
       this.tables.grantRequests(fn.role, 'GetItem', 'UpdateItem');
       this.tables.grantDecisionLog(fn.role, 'PutItem');
       this.workflow.grantTaskResponse(fn.role, 'SendTaskSuccess', 'SendTaskFailure');
     }
 
+    // An execution that ends without a decision (stopped, failed, timed out) cancels its pending request.
+    this.executionEnded = new events.Rule(this, 'ExecutionEnded', {
+      description: 'hitl: cancel the pending review request of an execution that was stopped, failed or timed out',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { status: ['ABORTED', 'FAILED', 'TIMED_OUT'], stateMachineArn: [this.workflow.stateMachine.stateMachineArn] },
+      },
+      targets: [new targets.LambdaFunction(settle.function, { retryAttempts: 185, maxEventAge: Duration.hours(24), deadLetterQueue: this.scheduling.deadLetterQueue })],
+    });
+
     this.tables.grantPendingQueue(monitor.role);
+    // The monitor finishes resumes a crash left undone.
+    this.tables.grantRequests(monitor.role, 'GetItem', 'UpdateItem');
+    this.tables.grantDecisionLog(monitor.role, 'PutItem');
+    this.workflow.grantTaskResponse(monitor.role, 'SendTaskSuccess');
 
     this.alarms = new SloAlarms(this, 'Alarms', {
       reviewerGroups: Object.keys(config.reviewerGroups),
@@ -125,7 +146,8 @@ export class HitlStack extends Stack {
       deadLetterQueue: this.scheduling.deadLetterQueue,
       dlqDepth: config.alarms.dlqDepth,
       stateMachine: this.workflow.stateMachine,
-      functions: { Route: route.function, Request: request.function, Respond: respond.function, Expire: expire.function, Monitor: monitor.function },
+      forgedMetricDimensions: { service: POWERTOOLS_SERVICE_NAME, fn: 'settle' },
+      functions: { Route: route.function, Request: request.function, Respond: respond.function, Expire: expire.function, Monitor: monitor.function, Settle: settle.function },
     });
 
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });

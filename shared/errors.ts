@@ -27,6 +27,25 @@ export class DuplicateRequestError extends HitlError {
   }
 }
 
+/** The same agent and idempotency key were used before for a request with other content. Nothing was stored. */
+export class IdempotencyConflictError extends HitlError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'IdempotencyConflictError';
+  }
+}
+
+/**
+ * A task token came back with a payload that is not the request's stored Decision, or for a request that
+ * is not final: someone who can read the execution history called SendTaskSuccess. The execution fails.
+ */
+export class ForgedDecisionError extends HitlError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ForgedDecisionError';
+  }
+}
+
 /** Deployment configuration is invalid; thrown at synth and at cold start. */
 export class ConfigError extends HitlError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -13,6 +13,8 @@ export const METRIC = {
   decisionLatency: 'DecisionLatencyMs',
   /** Time boxes that ran out, by the fallback that applied. Dimensions: ReviewerGroup, Policy. */
   expiries: 'Expiries',
+  /** Task-token resumes refused because the payload was not the stored Decision (settle step). No extra dimensions. */
+  forgedResumes: 'ForgedResumes',
 } as const;
 
 export const DIMENSION = { group: 'ReviewerGroup', outcome: 'Outcome', policy: 'Policy' } as const;

@@ -21,6 +21,8 @@ export interface SendReviewEmailsArgs {
   group: ReviewerGroup;
   now: Date;
   recipients: ReviewEmailRecipient[];
+  /** Called as soon as SES accepts each message, so a crash loses at most the record of one in flight. */
+  onSent?: (sent: SentReviewEmail) => Promise<void>;
 }
 
 export interface SentReviewEmail {
@@ -64,9 +66,12 @@ export async function sendReviewEmails(ses: SESClient, args: SendReviewEmailsArg
           },
         }),
       );
-      sent.push({ approver, messageId: out.MessageId ?? '' });
+      const accepted = { approver, messageId: out.MessageId ?? '' };
+      sent.push(accepted);
+      await args.onSent?.(accepted);
     } catch (error) {
-      failed.push({ approver, error });
+      if (!sent.some((s) => s.approver === approver)) failed.push({ approver, error });
+      else throw error;
     }
   }
 

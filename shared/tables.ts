@@ -4,7 +4,10 @@
  */
 export const REQUESTS = {
   partitionKey: 'requestId',
-  /** Sparse: only PENDING rows carry `pendingGroup`, so the index is the live queue, oldest first. */
+  /**
+   * Sparse: PENDING rows carry `pendingGroup`, and final rows keep it until every waiting execution has
+   * been told; filtered on status, the index is the live queue oldest first, or the resumes still due.
+   */
   pendingIndex: { name: 'pending-by-age', partitionKey: 'pendingGroup', sortKey: 'createdAt' },
   ttlAttribute: 'purgeAt',
 } as const;

@@ -1,4 +1,4 @@
-/** The five handlers in `functions/`, with shared settings; the stack wires their grants and variables. */
+/** The six handlers in `functions/`, with shared settings; the stack wires their grants and variables. */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -10,6 +10,7 @@ export const HANDLER_ENTRIES = {
   respond: 'functions/respond.ts',
   expire: 'functions/expire.ts',
   monitor: 'functions/monitor.ts',
+  settle: 'functions/settle.ts',
 } as const;
 export type HandlerName = keyof typeof HANDLER_ENTRIES;
 
@@ -42,6 +43,8 @@ export class ReviewFunctions extends Construct {
   readonly expire: HandlerFunction;
   /** Every minute: queue depth and oldest pending age per reviewer group. */
   readonly monitor: HandlerFunction;
+  /** After the human-review task: the stored Decision; on an ended execution: cancels its request. */
+  readonly settle: HandlerFunction;
 
   constructor(scope: Construct, id: string, props: ReviewFunctionsProps = {}) {
     super(scope, id);
@@ -75,9 +78,14 @@ export class ReviewFunctions extends Construct {
       description: 'hitl: publish queue depth and oldest pending age per reviewer group',
       memorySize: 256,
     });
+    this.settle = new HandlerFunction(this, 'Settle', {
+      ...common,
+      entry: HANDLER_ENTRIES.settle,
+      description: 'hitl: hand an execution the stored Decision; cancel the request of an execution that ended',
+    });
   }
 
   get all(): readonly HandlerFunction[] {
-    return [this.route, this.request, this.respond, this.expire, this.monitor];
+    return [this.route, this.request, this.respond, this.expire, this.monitor, this.settle];
   }
 }

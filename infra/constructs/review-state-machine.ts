@@ -1,10 +1,11 @@
 /**
  * The review workflow (Standard, JSONPath):
  *   Route ─▶ Routed? ─ decided ─▶ AutoDecided (the policy's Decision) ─▶ Done
- *                    └ review ──▶ HumanReview (waitForTaskToken on the request function; its
- *                                 SendTaskSuccess payload, a Decision, is the output)
+ *                    └ review ──▶ HumanReview (waitForTaskToken on the request function)
+ *                                   ├ ─▶ Settle (settle function: the Decision stored in the requests
+ *                                   │    table; a payload that is not it fails with ForgedDecisionError)
  *                                   └ States.Timeout ─▶ Backstop (expire function → Decision)
- * Route has no Catch: InvalidRequestError and DuplicateRequestError fail the execution under their own names.
+ * Route has no Catch: InvalidRequestError and IdempotencyConflictError fail the execution under their own names.
  */
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -29,6 +30,7 @@ export const STATE = {
   autoDecided: 'AutoDecided',
   done: 'Done',
   humanReview: 'HumanReview',
+  settle: 'Settle',
   backstop: 'Backstop',
   unknownRoute: 'UnknownRoute',
 } as const;
@@ -45,6 +47,8 @@ export interface ReviewStateMachineProps {
   readonly requestFunction: lambda.IFunction;
   /** Applies the fallback when the backstop fires (ExpireEvent `backstop` → Decision). */
   readonly expireFunction: lambda.IFunction;
+  /** Returns the stored Decision after the human-review task (SettleEvent → Decision). */
+  readonly settleFunction: lambda.IFunction;
   /**
    * Explicit state machine name. Functions that call SendTask* are granted on an ARN built from it,
    * which keeps their policies from depending on the state machine resource (a dependency cycle).
@@ -115,12 +119,28 @@ export class ReviewStateMachine extends Construct {
       }),
     );
 
+    const settle = withServiceRetries(
+      new tasks.LambdaInvoke(this, STATE.settle, {
+        lambdaFunction: props.settleFunction,
+        payloadResponseOnly: true,
+        retryOnServiceExceptions: false,
+        payload: sfn.TaskInput.fromObject({
+          action: 'settle',
+          requestId: sfn.JsonPath.stringAt('$.requestId'),
+          executionArn: sfn.JsonPath.executionId,
+          review: sfn.JsonPath.objectAt('$.review'),
+        }),
+      }),
+    );
+
     const humanReview = withServiceRetries(
       new tasks.LambdaInvoke(this, STATE.humanReview, {
         lambdaFunction: props.requestFunction,
         integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
         retryOnServiceExceptions: false,
         taskTimeout: sfn.Timeout.duration(props.backstopTimeout),
+        // Keep the request id: the payload is only a claim until Settle compares it with the table.
+        resultPath: '$.review',
         payload: sfn.TaskInput.fromObject({
           requestId: sfn.JsonPath.stringAt('$.requestId'),
           request: sfn.JsonPath.objectAt('$.request'),
@@ -129,6 +149,7 @@ export class ReviewStateMachine extends Construct {
         }),
       }),
     ).addCatch(backstopTask, { errors: [sfn.Errors.TIMEOUT], resultPath: '$.timeout' });
+    humanReview.next(settle);
 
     const definition = route.next(
       new sfn.Choice(this, STATE.routed)
@@ -159,13 +180,30 @@ export class ReviewStateMachine extends Construct {
       '*',
       'X-Ray trace writes and CloudWatch Logs delivery set-up (added by CDK for tracing and logging) do not support resource-level permissions.',
     );
-    for (const fn of [props.routeFunction, props.requestFunction, props.expireFunction]) {
+    for (const fn of [props.routeFunction, props.requestFunction, props.expireFunction, props.settleFunction]) {
       acknowledgeWildcardResource(
         this.stateMachine.role,
         `${fn.functionArn}:*`,
         'LambdaInvoke grants the function and its qualified versions; the state machine only invokes the unqualified function.',
       );
     }
+  }
+
+  /**
+   * What an agent needs to ask for a review and follow it: StartExecution on this state machine, and
+   * DescribeExecution and StopExecution (cancel) on its executions. Nothing that reads execution history
+   * (which holds task tokens) or sends task results.
+   */
+  grantStartReview(grantee: iam.IGrantable): iam.Grant {
+    const executions = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${Stack.of(this).splitArn(this.stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const start = iam.Grant.addToPrincipal({ grantee, actions: ['states:StartExecution'], resourceArns: [this.stateMachine.stateMachineArn] });
+    iam.Grant.addToPrincipal({ grantee, actions: ['states:DescribeExecution', 'states:StopExecution'], resourceArns: [executions] });
+    return start;
   }
 
   /** SendTask* on this state machine, granted on the name-built ARN. */

@@ -34,6 +34,11 @@ export interface SloAlarmsProps {
   readonly dlqDepth: number;
   /** Alarm on any failed execution. */
   readonly stateMachine: sfn.IStateMachine;
+  /**
+   * All dimensions of the settle function's ForgedResumes metric (Powertools' `service` and default ones).
+   * @default - no forged-resume alarm
+   */
+  readonly forgedMetricDimensions?: Readonly<Record<string, string>>;
   /** Alarm on errors of each function, keyed by a stable name used in the alarm's construct ID. */
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   /**
@@ -48,6 +53,8 @@ export class SloAlarms extends Construct {
   readonly oldestPendingAlarms: Readonly<Record<string, cloudwatch.Alarm>>;
   readonly deadLetterAlarm: cloudwatch.Alarm;
   readonly failedExecutionsAlarm: cloudwatch.Alarm;
+  /** Someone resumed an execution with a payload that was not the stored Decision. */
+  readonly forgedResumesAlarm?: cloudwatch.Alarm;
   readonly functionErrorAlarms: Readonly<Record<string, cloudwatch.Alarm>>;
 
   constructor(scope: Construct, id: string, props: SloAlarmsProps) {
@@ -123,6 +130,23 @@ export class SloAlarms extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+
+    if (props.forgedMetricDimensions) {
+      this.forgedResumesAlarm = alarm('ForgedResumes', {
+        alarmDescription: 'An execution was resumed with a payload that is not the stored Decision: someone with SendTaskSuccess and the task token forged a decision (the execution was failed)',
+        metric: new cloudwatch.Metric({
+          namespace: METRICS_NAMESPACE,
+          metricName: METRIC.forgedResumes,
+          dimensionsMap: { ...props.forgedMetricDimensions },
+          statistic: cloudwatch.Stats.SUM,
+          period: Duration.minutes(1),
+        }),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
 
     const errors: Record<string, cloudwatch.Alarm> = {};
     for (const [name, fn] of Object.entries(props.functions)) {

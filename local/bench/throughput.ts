@@ -8,6 +8,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { buildDecision } from '#shared/review/decisions.ts';
 import { decisionIndexKeys, DecisionLog } from '#shared/store/decision-log.ts';
 import type { StoredRequest } from '#shared/store/model.ts';
+import { Ledger } from '#shared/store/ledger.ts';
 import { RequestStore } from '#shared/store/requests.ts';
 import type { LocalStack } from '../stack.ts';
 import { pollUntil, runPool, summarize, timed, type LatencySummary } from './stats.ts';
@@ -113,12 +114,13 @@ export interface FloorResult {
 }
 
 /**
- * The floor: for each request, the decision's conditional UpdateItem, the final event's PutItem and
- * SendTaskSuccess, through the same store code the respond function uses, from this process.
+ * The floor: for each request, the decision's transaction (conditional UpdateItem with the final event's
+ * PutItem) and SendTaskSuccess, through the same store code the respond function uses, from this process.
  */
 export async function decideAtFloor(stack: LocalStack, executionArns: readonly string[], concurrency: number): Promise<FloorResult> {
   const requests = new RequestStore(stack.clients.doc, stack.tables.requests);
   const log = new DecisionLog(stack.clients.doc, stack.tables.decisions);
+  const ledger = new Ledger(requests, log);
   const open = await requestIdsOf(stack, executionArns);
   // Read each row (and its task token) before timing: the floor is the writes and the resume only.
   const rows = await Promise.all(
@@ -135,9 +137,7 @@ export async function decideAtFloor(stack: LocalStack, executionArns: readonly s
       const now = new Date();
       const args = row.request.kind === 'approval' ? row.request.action.args : {};
       const decision = buildDecision(row, now, { outcome: 'approved', decidedBy: REVIEWER, proposedArgs: args, approvedArgs: args });
-      const decided = await requests.decide(row.requestId, { expectedRound: row.round, status: 'DECIDED', decision, at: now.toISOString() });
-      if (!decided) throw new Error(`Floor: ${row.requestId} was no longer pending`);
-      await log.appendFinal({
+      const decided = await ledger.finish(row.requestId, { expectedRound: row.round, status: 'DECIDED', decision, at: now.toISOString() }, {
         requestId: row.requestId,
         event: 'decided',
         at: decision.decidedAt,
@@ -147,6 +147,7 @@ export async function decideAtFloor(stack: LocalStack, executionArns: readonly s
         decision,
         ...decisionIndexKeys(row, decision.decidedAt),
       });
+      if (!decided) throw new Error(`Floor: ${row.requestId} was no longer pending`);
       await stack.clients.sfn.send(new SendTaskSuccessCommand({ taskToken: row.taskToken!, output: JSON.stringify(decision) }));
     });
     latencies.push(ms);

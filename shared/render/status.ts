@@ -27,6 +27,7 @@ const OUTCOME_VERBS: Record<Outcome, string> = {
   resolved: 'Resolved',
   corrected: 'Corrected',
   expired: 'Expired',
+  cancelled: 'Cancelled',
 };
 
 const OUTCOME_TONES: Record<Outcome, StatusTone> = {
@@ -37,7 +38,13 @@ const OUTCOME_TONES: Record<Outcome, StatusTone> = {
   resolved: 'approved',
   corrected: 'approved',
   expired: 'denied',
+  cancelled: 'neutral',
 };
+
+/** Nobody decided a cancelled request: say who stopped it, never "decided by". */
+function cancelledHeadline(d: Decision, when: string): string {
+  return d.decidedBy.startsWith('agent:') ? `Cancelled by the agent ${when}` : `Cancelled ${when}: ${d.reason ?? 'the execution ended'}`;
+}
 
 function at(date: Date, group: ReviewerGroup, now: Date): string {
   return `at ${formatClock(date, group.timeZone, now)} (${group.timeZone})`;
@@ -107,11 +114,14 @@ export function describeStatus({ request: row, group, now, approver }: CardInput
   const d = row.decision;
   if (d) {
     const when = at(new Date(d.decidedAt), group, now);
-    const headline = d.policy ? policyHeadline(d.policy.name, d.outcome, when) : `${OUTCOME_VERBS[d.outcome]} by ${d.decidedBy} ${when}`;
+    const headline = d.outcome === 'cancelled' ? cancelledHeadline(d, when) : d.policy ? policyHeadline(d.policy.name, d.outcome, when) : `${OUTCOME_VERBS[d.outcome]} by ${d.decidedBy} ${when}`;
     return { tone: OUTCOME_TONES[d.outcome], headline, details: decisionDetails(d, group) };
   }
   if (row.status === 'EXPIRED') {
     return { tone: 'denied', headline: `Expired ${at(new Date(row.expiresAt), group, now)}`, details: [] };
+  }
+  if (row.status === 'UNDELIVERABLE') {
+    return { tone: 'neutral', headline: 'Closed: no reviewer could be emailed, so nobody was asked', details: [] };
   }
   if (row.status === 'DECIDED') {
     return { tone: 'neutral', headline: 'This request has been decided', details: [] };

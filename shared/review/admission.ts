@@ -14,11 +14,15 @@ export type AdmittedRequest = ReviewRequest & { ttlSeconds: number };
 export interface Admission {
   request: AdmittedRequest;
   group: ReviewerGroup;
+  /** The request as the agent sent it, validated: what the hash covers, and what later steps re-admit. */
+  sent: ReviewRequest;
+  /** Binds an idempotency key to this content (see requestHash). */
+  requestHash: string;
 }
 
 /** Parse and check a raw ReviewRequest; every problem is reported at once, each with its path. */
 export function admitRequest(raw: unknown, config: DeploymentConfig): Admission {
-  const request = parseReviewRequest(raw);
+  const request = parseReviewRequest(raw, config.limits);
   const issues: IssueSummary[] = [];
   const group = config.reviewerGroups[request.reviewerGroup];
   if (!group) {
@@ -39,7 +43,24 @@ export function admitRequest(raw: unknown, config: DeploymentConfig): Admission 
   if (issues.length > 0 || !group) {
     throw new InvalidRequestError(`Invalid ReviewRequest: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
   }
-  return { request: { ...request, ttlSeconds }, group };
+  return { request: { ...request, ttlSeconds }, group, sent: request, requestHash: requestHash(request) };
+}
+
+/** JSON with object keys sorted at every level: one spelling for one value. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** SHA-256 of the request as validated (defaults applied, before the deployment's time box is filled in). */
+export function requestHash(request: ReviewRequest): string {
+  return createHash('sha256').update(canonicalJson(request), 'utf8').digest('hex');
 }
 
 /**

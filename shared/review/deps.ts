@@ -14,6 +14,7 @@ import type { ScheduleSettings } from '../schedules.ts';
 import type { KeyRing } from '../signing.ts';
 import { keyRingLoader, type KeyRingLoadOptions } from '../signing-keys.ts';
 import { DecisionLog } from '../store/decision-log.ts';
+import { Ledger } from '../store/ledger.ts';
 import { RequestStore } from '../store/requests.ts';
 
 /** Enough for the route function: config and the tables. */
@@ -21,6 +22,8 @@ export interface StoreDeps {
   config: DeploymentConfig;
   requests: RequestStore;
   decisionLog: DecisionLog;
+  /** State changes written together with their log events. */
+  ledger: Ledger;
   now: () => Date;
   log: Log;
   metrics?: Metrics;
@@ -48,10 +51,13 @@ function configFromJson(text: string): DeploymentConfig {
 
 /** Config and tables from the environment; fails loudly at cold start when something is missing. */
 export function storeDepsFromEnv(fn: string, env: NodeJS.ProcessEnv, clients: AwsClients = createClients()): StoreDeps {
+  const requests = new RequestStore(clients.doc, requireEnv(ENV.requestsTable, env));
+  const decisionLog = new DecisionLog(clients.doc, requireEnv(ENV.decisionsTable, env));
   return {
     config: configFromJson(requireEnv(ENV.config, env)),
-    requests: new RequestStore(clients.doc, requireEnv(ENV.requestsTable, env)),
-    decisionLog: new DecisionLog(clients.doc, requireEnv(ENV.decisionsTable, env)),
+    requests,
+    decisionLog,
+    ledger: new Ledger(requests, decisionLog),
     now: () => new Date(),
     log: createLogger(fn),
     metrics: createMetrics(fn),

@@ -71,7 +71,7 @@ async function carryOut(deps: ReviewDeps, row: StoredRequest, plan: FallbackPlan
   switch (plan.action) {
     case 'decide': {
       const decision = policyDecision(row, now, plan.outcome, plan.policy, plan.why);
-      const done = await finalizeDecision(deps, row.requestId, {
+      const done = await finalizeDecision(deps, row, {
         expectedRound: row.round,
         status: 'EXPIRED',
         decision,
@@ -183,7 +183,7 @@ export async function backstop(deps: ReviewDeps, requestId: string): Promise<Dec
     if (row.status !== 'PENDING' && row.decision) return row.decision;
     const why = 'expired (backstop): the Step Functions task timeout ended the request after every time box';
     const decision = policyDecision(row, deps.now(), 'expired', 'backstop', why);
-    const done = await finalizeDecision(deps, requestId, {
+    const done = await finalizeDecision(deps, row, {
       expectedRound: row.round,
       status: 'EXPIRED',
       decision,

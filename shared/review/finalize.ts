@@ -1,7 +1,7 @@
 /**
- * Ending a request: the conditional PENDING → DECIDED/EXPIRED write decides who wins, then the decision
- * log, then SendTaskSuccess. Reused by the respond function (a person decided) and the expire function
- * (a fallback policy decided).
+ * Ending a request: one transaction writes PENDING → DECIDED/EXPIRED/CANCELLED with its final log event
+ * (the conditional write decides who wins), then SendTaskSuccess to every waiting execution. Reused by the
+ * respond function (a person decided), the expire function (a fallback policy decided) and cancels.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
@@ -10,17 +10,20 @@ import { DIMENSION, METRIC } from '../metrics.ts';
 import { deleteRoundSchedule } from '../schedules.ts';
 import type { Decision } from '../schemas/decision.ts';
 import { decisionIndexKeys } from '../store/decision-log.ts';
+import type { FinalLogEvent } from '../store/ledger.ts';
 import type { LogEventType, StoredRequest } from '../store/model.ts';
 import { describeError } from './decisions.ts';
 import type { ReviewDeps, StoreDeps } from './deps.ts';
 import { purgeAt } from './notify.ts';
 
-export type FinalEvent = Extract<LogEventType, 'decided' | 'expired' | 'corrected'>;
+export type FinalEvent = Extract<LogEventType, 'decided' | 'expired' | 'corrected' | 'cancelled'>;
 
 export interface FinalizeArgs {
   /** The round the decider saw; a decision for an earlier round (before an escalation) loses. */
-  expectedRound: number;
-  status: 'DECIDED' | 'EXPIRED';
+  expectedRound?: number;
+  /** Only while the request still belongs to this execution (a cancel). */
+  executionArn?: string;
+  status: 'DECIDED' | 'EXPIRED' | 'CANCELLED';
   decision: Decision;
   event: FinalEvent;
   /** Reviewer email or `policy:<name>`. */
@@ -41,6 +44,23 @@ export type FinalizeResult =
  */
 export type ResumeOutcome = 'resumed' | 'execution-ended' | 'failed' | 'in-progress' | 'not-needed';
 
+/** Enough to resume an execution: the tables and Step Functions. */
+export type ResumeDeps = StoreDeps & Pick<ReviewDeps, 'sfn'>;
+
+/**
+ * Resume what a crash left undone: final rows of a group whose claim on the resume went stale (its holder
+ * died between the decision and SendTaskSuccess). Run every minute by the monitor.
+ */
+export async function resumeStuck(deps: ResumeDeps, group: string): Promise<number> {
+  let resumed = 0;
+  for (const row of await deps.requests.unresumedByGroup(group)) {
+    const outcome = await resumeIfNeeded(deps, row);
+    if (outcome === 'resumed' || outcome === 'execution-ended') resumed++;
+  }
+  if (resumed) deps.log.warn('Resumed executions a crash had left waiting', { group, resumed });
+  return resumed;
+}
+
 /** A claim older than this is abandoned (its holder crashed or timed out) and may be taken over. */
 export const RESUME_CLAIM_STALE_MS = 60_000;
 
@@ -49,11 +69,12 @@ const ENDED_EXECUTION_ERRORS = new Set(['TaskTimedOut', 'InvalidToken', 'TaskDoe
 /** The final event a row's decision is logged under. */
 export function finalEventOf(row: Pick<StoredRequest, 'status'>, decision: Decision): FinalEvent {
   if (row.status === 'EXPIRED') return 'expired';
+  if (row.status === 'CANCELLED') return 'cancelled';
   return decision.outcome === 'corrected' ? 'corrected' : 'decided';
 }
 
-async function logFinal(deps: StoreDeps, row: StoredRequest, decision: Decision, event: FinalEvent, actor: string, details?: Record<string, unknown>): Promise<void> {
-  await deps.decisionLog.appendFinal({
+function finalLogEvent(deps: StoreDeps, row: StoredRequest, decision: Decision, event: FinalEvent, actor: string, details?: Record<string, unknown>): FinalLogEvent {
+  return {
     requestId: row.requestId,
     event,
     at: decision.decidedAt,
@@ -63,7 +84,13 @@ async function logFinal(deps: StoreDeps, row: StoredRequest, decision: Decision,
     decision,
     ...decisionIndexKeys(row, decision.decidedAt),
     ...purgeAt(deps.config, deps.now()),
-  });
+  };
+}
+
+/** Rows finalized before the state change and its event were one transaction may lack the event. */
+async function repairFinalEvent(deps: StoreDeps, row: StoredRequest): Promise<void> {
+  if (!row.decision) return;
+  await deps.decisionLog.appendFinal(finalLogEvent(deps, row, row.decision, finalEventOf(row, row.decision), row.decision.decidedBy));
 }
 
 function recordLatency(deps: StoreDeps, row: StoredRequest, decision: Decision): void {
@@ -74,21 +101,33 @@ function recordLatency(deps: StoreDeps, row: StoredRequest, decision: Decision):
   metric.addMetric(METRIC.decisionLatency, MetricUnit.Milliseconds, decision.latencyMs);
 }
 
-/** Send the row's Decision with `taskToken`, then forget the token. The caller holds the resume claim. */
-async function sendResume(deps: ReviewDeps, row: StoredRequest, taskToken: string): Promise<ResumeOutcome> {
-  let outcome: ResumeOutcome = 'resumed';
+/** SendTaskSuccess with the stored Decision: true if accepted, false if that execution no longer waits. */
+async function resumeOne(deps: ResumeDeps, row: StoredRequest, taskToken: string): Promise<boolean> {
   try {
     await deps.sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(row.decision) }));
+    return true;
   } catch (err) {
     const error = describeError(err, [taskToken]);
-    if (!ENDED_EXECUTION_ERRORS.has(error.name)) {
-      deps.log.error('Could not resume the execution; a retry will', { requestId: row.requestId, error });
-      await deps.requests.releaseResumeClaim(row.requestId, taskToken).catch(() => undefined);
-      return 'failed';
-    }
-    deps.log.warn('The execution no longer waits for this request', { requestId: row.requestId, error });
-    outcome = 'execution-ended';
+    if (!ENDED_EXECUTION_ERRORS.has(error.name)) throw Object.assign(err as object, { safe: error });
+    deps.log.warn('An execution no longer waits for this request', { requestId: row.requestId, error });
+    return false;
   }
+}
+
+/**
+ * Send the row's Decision to the owning execution and every waiter, then forget the tokens. The caller
+ * holds the resume claim; a transient failure releases it so a retry sends them all again.
+ */
+async function sendResume(deps: ResumeDeps, row: StoredRequest, taskToken: string): Promise<ResumeOutcome> {
+  let accepted: boolean[];
+  try {
+    accepted = await Promise.all([taskToken, ...Object.values(row.waiters ?? {})].map((token) => resumeOne(deps, row, token)));
+  } catch (err) {
+    deps.log.error('Could not resume the execution; a retry will', { requestId: row.requestId, error: (err as { safe?: unknown }).safe });
+    await deps.requests.releaseResumeClaim(row.requestId, taskToken).catch(() => undefined);
+    return 'failed';
+  }
+  const outcome: ResumeOutcome = accepted[0] ? 'resumed' : 'execution-ended';
   const at = deps.now().toISOString();
   await deps.requests.markResumed(row.requestId, at, taskToken);
   await deps.decisionLog.append({
@@ -97,7 +136,7 @@ async function sendResume(deps: ReviewDeps, row: StoredRequest, taskToken: strin
     at,
     actor: 'system',
     tier: row.tier,
-    details: { result: outcome, outcome: row.decision?.outcome },
+    details: { result: outcome, outcome: row.decision?.outcome, ...(accepted.length > 1 ? { waiters: accepted.length - 1 } : {}) },
     ...purgeAt(deps.config, deps.now()),
   });
   return outcome;
@@ -107,35 +146,28 @@ async function sendResume(deps: ReviewDeps, row: StoredRequest, taskToken: strin
  * First decision wins. The loser gets `{ won: false, current }` and nothing else happens (no log, no
  * SendTask); a caller that wants a stuck resume retried calls `resumeIfNeeded(current)`.
  */
-export async function finalizeDecision(deps: ReviewDeps, requestId: string, args: FinalizeArgs): Promise<FinalizeResult> {
-  const row = await deps.requests.decide(requestId, {
-    expectedRound: args.expectedRound,
-    status: args.status,
-    decision: args.decision,
-    at: deps.now().toISOString(),
-  });
+export async function finalizeDecision(deps: ReviewDeps, seen: StoredRequest, args: FinalizeArgs): Promise<FinalizeResult> {
+  const requestId = seen.requestId;
+  const final = finalLogEvent(deps, seen, args.decision, args.event, args.actor, args.details);
+  const row = await deps.ledger.finish(
+    requestId,
+    { status: args.status, decision: args.decision, at: deps.now().toISOString(), expectedRound: args.expectedRound, executionArn: args.executionArn },
+    final,
+  );
   if (!row) {
     const current = await deps.requests.get(requestId);
     if (!current) throw new RequestNotFoundError(requestId);
     return { won: false, current };
   }
-
-  try {
-    await logFinal(deps, row, args.decision, args.event, args.actor, args.details);
-  } catch (err) {
-    // The row is decided; a retry (resumeIfNeeded) writes the same final event and resumes.
-    if (row.taskToken) await deps.requests.releaseResumeClaim(requestId, row.taskToken).catch(() => undefined);
-    throw err;
-  }
   recordLatency(deps, row, args.decision);
   deps.log.info('Request finalized', { requestId, status: args.status, outcome: args.decision.outcome, tier: args.decision.tier });
 
   const resume = row.taskToken ? await sendResume(deps, row, row.taskToken) : 'not-needed';
-  await deleteRoundSchedule(deps.scheduler, deps.schedules, requestId, args.expectedRound).catch((err: unknown) =>
+  await deleteRoundSchedule(deps.scheduler, deps.schedules, requestId, row.round).catch((err: unknown) =>
     deps.log.warn('Could not delete the round schedule; it will fire and find the request decided', { requestId, error: describeError(err) }),
   );
   const settled = resume === 'resumed' || resume === 'execution-ended';
-  const { taskToken: _token, resumeClaimedAt: _claim, ...rest } = row;
+  const { taskToken: _token, resumeClaimedAt: _claim, waiters: _waiters, ...rest } = row;
   return { won: true, row: settled ? { ...rest, resumedAt: deps.now().toISOString() } : row, resume };
 }
 
@@ -144,11 +176,11 @@ export async function finalizeDecision(deps: ReviewDeps, requestId: string, args
  * crash between the decision write and the resume). Safe to call from any retry path: a fresh claim held
  * by someone else means they are resuming right now.
  */
-export async function resumeIfNeeded(deps: ReviewDeps, row: StoredRequest): Promise<ResumeOutcome> {
+export async function resumeIfNeeded(deps: ResumeDeps, row: StoredRequest): Promise<ResumeOutcome> {
   if (row.status === 'PENDING' || row.resumedAt || !row.taskToken || !row.decision) return 'not-needed';
   const now = deps.now();
   const claimed = await deps.requests.claimResume(row.requestId, row.taskToken, now.toISOString(), new Date(now.getTime() - RESUME_CLAIM_STALE_MS).toISOString());
   if (!claimed) return 'in-progress';
-  await logFinal(deps, row, row.decision, finalEventOf(row, row.decision), row.decision.decidedBy);
+  await repairFinalEvent(deps, row);
   return sendResume(deps, row, row.taskToken);
 }

@@ -21,26 +21,37 @@ function recipientsOf(row: StoredRequest, group: ReviewerGroup): string[] {
   return group.tiers[row.tier - 1]?.members ?? [];
 }
 
+/** The key of one recipient's review email of one round in the row's `deliveries`. */
+export function deliveryKey(round: number, approver: string): string {
+  return `${round}:${approver.toLowerCase()}`;
+}
+
 /**
- * Email every member of the current tier, log `notified`, and record the tier and round as notified.
- * If SES refuses some messages the rest still count: the request is reachable. If it refuses all, throw
- * so the caller's retry sends them again.
+ * Email every member of the current tier not yet emailed in this round, record each accepted message on
+ * the row as SES accepts it, log `notified`, and record the tier and round as notified. A replayed round
+ * (a retried task, a restart) emails only those not recorded: delivery is at least once per recipient,
+ * with a repeat only when a crash falls between SES accepting a message and its record. If SES refuses
+ * some messages the rest still count: the request is reachable. If nobody in the round has been emailed,
+ * throw so the caller can retry or close the request.
  */
 export async function notifyCurrentTier(deps: ReviewDeps, row: StoredRequest): Promise<SentReviewEmail[]> {
   const group = groupOf(deps.config, row);
   const ring = await deps.keyRing();
   const expiresAt = linkExpiresAt(row, deps.config);
-  const recipients = recipientsOf(row, group).map((approver) => ({
+  const members = recipientsOf(row, group);
+  const already = members.filter((approver) => row.deliveries?.[deliveryKey(row.round, approver)] !== undefined);
+  const recipients = members.filter((approver) => !already.includes(approver)).map((approver) => ({
     approver,
     link: reviewUrl(deps.baseUrl, { requestId: row.requestId, approver, expiresAt }, ring),
   }));
 
   let sent: SentReviewEmail[];
   let failed: string[] = [];
+  const onSent = (accepted: SentReviewEmail) => deps.requests.recordDelivery(row.requestId, deliveryKey(row.round, accepted.approver), accepted.messageId);
   try {
-    sent = await sendReviewEmails(deps.ses, { sender: deps.config.sender, request: visibleRow(row), group, now: deps.now(), recipients });
+    sent = recipients.length ? await sendReviewEmails(deps.ses, { sender: deps.config.sender, request: visibleRow(row), group, now: deps.now(), recipients, onSent }) : [];
   } catch (err) {
-    if (!(err instanceof EmailDeliveryError) || err.sent.length === 0) throw err;
+    if (!(err instanceof EmailDeliveryError) || err.sent.length + already.length === 0) throw err;
     sent = err.sent;
     failed = err.failed.map((f) => f.approver);
     deps.log.error('Some review emails were not accepted', { requestId: row.requestId, failed, error: describeError(err) });
@@ -52,7 +63,7 @@ export async function notifyCurrentTier(deps: ReviewDeps, row: StoredRequest): P
     at: deps.now().toISOString(),
     actor: 'system',
     tier: row.tier,
-    details: { round: row.round, recipients: sent.map((s) => s.approver), ...(failed.length ? { failed } : {}) },
+    details: { round: row.round, recipients: sent.map((s) => s.approver), ...(already.length ? { alreadySent: already } : {}), ...(failed.length ? { failed } : {}) },
     ...purgeAt(deps.config, deps.now()),
   });
   await deps.requests.markNotified(row.requestId, row.tier, row.round);

@@ -4,8 +4,9 @@
  * than once for one execution, so every step is idempotent.
  */
 import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
-import { DuplicateRequestError, HitlError } from '../errors.ts';
-import { createRoundSchedule } from '../schedules.ts';
+import { HitlError } from '../errors.ts';
+import { EmailDeliveryError } from '../notify.ts';
+import { createRoundSchedule, deleteRoundSchedule } from '../schedules.ts';
 import type { ReviewerGroup } from '../schemas/config.ts';
 import type { StoredRequest } from '../store/model.ts';
 import type { AdmittedRequest } from './admission.ts';
@@ -13,6 +14,8 @@ import { actionTypeOf } from './admission.ts';
 import { describeError } from './decisions.ts';
 import type { ReviewDeps } from './deps.ts';
 import { notifyCurrentTier, purgeAt } from './notify.ts';
+import { cancelRequest } from './cancel.ts';
+import { assertSameContent, logReplay } from './replay.ts';
 
 export interface OpenReviewInput {
   requestId: string;
@@ -20,12 +23,18 @@ export interface OpenReviewInput {
   group: ReviewerGroup;
   taskToken: string;
   executionArn: string;
+  /** See admission.ts requestHash. */
+  requestHash: string;
 }
 
 export type OpenReviewResult = {
   requestId: string;
-  /** `notified`: emails sent now; `already-notified`: a replay found them sent; `resumed`: it was already decided. */
-  status: 'notified' | 'already-notified' | 'resumed';
+  /**
+   * `notified`: emails sent now; `already-notified`: a replay found them sent; `resumed`: it was already
+   * decided; `waiting`: another execution with the same key and content owns the request, and this one
+   * waits for its Decision.
+   */
+  status: 'notified' | 'already-notified' | 'resumed' | 'waiting';
 };
 
 export function newPendingRow(input: OpenReviewInput, now: Date, retention: { purgeAt?: number }): StoredRequest {
@@ -40,6 +49,7 @@ export function newPendingRow(input: OpenReviewInput, now: Date, retention: { pu
     reviewerGroup: request.reviewerGroup,
     fallback: request.fallback,
     request,
+    requestHash: input.requestHash,
     tier: 1,
     round: 1,
     createdAt,
@@ -47,6 +57,8 @@ export function newPendingRow(input: OpenReviewInput, now: Date, retention: { pu
     ttlSeconds: request.ttlSeconds,
     executionArn: input.executionArn,
     taskToken: input.taskToken,
+    waiters: {},
+    deliveries: {},
     pendingGroup: request.reviewerGroup,
     history: [{ tier: 1, tierName: group.tiers[0]?.name ?? 'tier 1', at: createdAt, why: 'requested' }],
     ...retention,
@@ -66,16 +78,20 @@ async function resumeWithStoredDecision(deps: ReviewDeps, row: StoredRequest, in
     result = 'execution-ended';
   }
   const at = deps.now().toISOString();
-  if (row.executionArn === input.executionArn) await deps.requests.markResumed(row.requestId, at);
-  await deps.decisionLog.append({
-    requestId: row.requestId,
-    event: 'resumed',
-    at,
-    actor: 'system',
-    tier: row.tier,
-    details: { result, outcome: row.decision.outcome, replay: true, sameExecution: row.executionArn === input.executionArn },
-    ...purgeAt(deps.config, deps.now()),
-  });
+  if (row.executionArn === input.executionArn) {
+    await deps.requests.markResumed(row.requestId, at);
+    await deps.decisionLog.append({
+      requestId: row.requestId,
+      event: 'resumed',
+      at,
+      actor: 'system',
+      tier: row.tier,
+      details: { result, outcome: row.decision.outcome, replay: true, sameExecution: true },
+      ...purgeAt(deps.config, deps.now()),
+    });
+  } else {
+    await logReplay(deps, row, input.executionArn, 'decision');
+  }
   deps.log.info('Request already decided; execution resumed with the stored decision', { requestId: row.requestId, outcome: row.decision.outcome });
   return { requestId: row.requestId, status: 'resumed' };
 }
@@ -85,26 +101,23 @@ export async function openReview(deps: ReviewDeps, input: OpenReviewInput): Prom
   const fresh = newPendingRow(input, now, purgeAt(deps.config, now));
   let row = fresh;
 
-  if (await deps.requests.create(fresh)) {
-    await deps.decisionLog.append({
-      requestId: fresh.requestId,
-      event: 'created',
-      at: fresh.createdAt,
-      actor: `agent:${fresh.agent}`,
-      tier: 1,
-      details: { kind: fresh.kind, actionType: fresh.actionType, reviewerGroup: fresh.reviewerGroup, ttlSeconds: fresh.ttlSeconds, fallback: fresh.fallback },
-      ...purgeAt(deps.config, now),
-    });
+  const created = {
+    requestId: fresh.requestId,
+    event: 'created' as const,
+    at: fresh.createdAt,
+    actor: `agent:${fresh.agent}`,
+    tier: 1,
+    details: { kind: fresh.kind, actionType: fresh.actionType, reviewerGroup: fresh.reviewerGroup, ttlSeconds: fresh.ttlSeconds, fallback: fresh.fallback },
+    ...purgeAt(deps.config, now),
+  };
+  if (await deps.ledger.create(fresh, created)) {
     deps.log.info('Review request created', { requestId: fresh.requestId, kind: fresh.kind, reviewerGroup: fresh.reviewerGroup });
   } else {
     const existing = await deps.requests.get(input.requestId);
-    if (!existing) throw new HitlError(`Request ${input.requestId} exists and vanished; retry`);
+    if (!existing || existing.status === 'UNDELIVERABLE') throw new HitlError(`Request ${input.requestId} changed while it was created; retry`);
+    assertSameContent(existing, input.requestHash);
     if (existing.status !== 'PENDING') return resumeWithStoredDecision(deps, existing, input);
-    if (existing.executionArn !== input.executionArn) {
-      throw new DuplicateRequestError(
-        `Request ${input.requestId} (agent ${existing.agent}, same idempotency key) is already pending under another execution; wait for its decision or use a new key`,
-      );
-    }
+    if (existing.executionArn !== input.executionArn) return waitForOwner(deps, existing, input);
     const refreshed = await deps.requests.refreshToken(input.requestId, input.executionArn, input.taskToken);
     if (!refreshed) {
       const now = await deps.requests.get(input.requestId);
@@ -119,6 +132,41 @@ export async function openReview(deps: ReviewDeps, input: OpenReviewInput): Prom
   if ((row.notifiedTier === row.tier && row.notifiedRound === row.round) || row.heldUntil) {
     return { requestId: row.requestId, status: 'already-notified' };
   }
-  await notifyCurrentTier(deps, row);
+  try {
+    await notifyCurrentTier(deps, row);
+  } catch (err) {
+    if (err instanceof EmailDeliveryError && row.round === 1) await closeUndeliverable(deps, row, err);
+    throw err;
+  }
   return { requestId: row.requestId, status: 'notified' };
+}
+
+/** Same key and content as a request another execution owns: wait for its Decision with this task token. */
+async function waitForOwner(deps: ReviewDeps, existing: StoredRequest, input: OpenReviewInput): Promise<OpenReviewResult> {
+  const joined = await deps.requests.addWaiter(input.requestId, input.executionArn, input.taskToken);
+  if (!joined) {
+    const now = await deps.requests.get(input.requestId);
+    if (now && now.status !== 'PENDING') return resumeWithStoredDecision(deps, now, input);
+    throw new HitlError(`Request ${input.requestId} changed while this execution joined it; retry`);
+  }
+  await logReplay(deps, existing, input.executionArn, 'waiting');
+  return { requestId: input.requestId, status: 'waiting' };
+}
+
+/**
+ * SES accepted no review email of the first round: nobody was asked, so no time box may run out on the
+ * request. It is closed (status UNDELIVERABLE, an `undeliverable` event logged) so the execution fails with
+ * EmailDeliveryError and the agent's retry with the same key starts afresh. If another execution already
+ * waits on it, it is cancelled instead, and that execution is told.
+ */
+async function closeUndeliverable(deps: ReviewDeps, row: StoredRequest, err: EmailDeliveryError): Promise<void> {
+  const at = deps.now().toISOString();
+  const details = { round: row.round, failed: err.failed.map((f) => f.approver), error: describeError(err).message };
+  const closed = await deps.ledger.closeUndeliverable(row, { requestId: row.requestId, event: 'undeliverable', at, actor: 'system', tier: row.tier, details, ...purgeAt(deps.config, deps.now()) });
+  if (!closed) {
+    const current = await deps.requests.get(row.requestId);
+    if (current?.status === 'PENDING') await cancelRequest(deps, current, { executionArn: row.executionArn, decidedBy: 'system', reason: 'no reviewer could be emailed' });
+  }
+  await deleteRoundSchedule(deps.scheduler, deps.schedules, row.requestId, row.round).catch(() => undefined);
+  deps.log.error('No reviewer could be emailed; request closed', { requestId: row.requestId, closed, failed: details.failed });
 }

@@ -22,8 +22,10 @@ async function countPending(requests: RequestStore, group: string): Promise<numb
         TableName: requests.tableName,
         IndexName: name,
         KeyConditionExpression: '#pk = :group',
-        ExpressionAttributeNames: { '#pk': partitionKey },
-        ExpressionAttributeValues: { ':group': group },
+        // Decided rows stay in the index until their executions are told; they are not queued.
+        FilterExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#pk': partitionKey, '#status': 'status' },
+        ExpressionAttributeValues: { ':group': group, ':pending': 'PENDING' },
         Select: 'COUNT',
         ExclusiveStartKey: start,
       }),

@@ -42,6 +42,7 @@ const DONE: Record<Outcome, string> = {
   resolved: 'Marked as resolved — the agent has been told.',
   corrected: 'Correction recorded — the agent has been told.',
   expired: 'Expired — the agent has been told.',
+  cancelled: 'Cancelled — nothing was decided.',
 };
 
 const errorPage = (status: number, title: string, message: string): Page => ({ status, html: renderErrorPage(status, title, message) });
@@ -116,6 +117,7 @@ function notYoursNotice(ctx: Context): string {
 function decidedNotice(row: StoredRequest): string | undefined {
   const d = row.decision;
   if (!d) return undefined;
+  if (row.status === 'CANCELLED') return 'The request was cancelled before anyone decided; your response was not recorded.';
   return `Already decided by ${d.decidedBy}; your response was not recorded.`;
 }
 
@@ -189,7 +191,7 @@ export async function submitReview(deps: ReviewDeps, input: Submission): Promise
     return replay(deps, { ...ctx, row: result.current });
   }
 
-  const result = await finalizeDecision(deps, requestId, {
+  const result = await finalizeDecision(deps, ctx.row, {
     expectedRound: form.round,
     status: 'DECIDED',
     decision: action.decision,

@@ -7,24 +7,30 @@ import type { RouteEvent, RouteResult } from '../schemas/events.ts';
 import type { StoredRequest } from '../store/model.ts';
 import { decisionIndexKeys } from '../store/decision-log.ts';
 import { actionTypeOf, admitRequest, deriveRequestId } from './admission.ts';
+import { assertSameContent, logReplay } from './replay.ts';
 import { buildDecision } from './decisions.ts';
 import type { StoreDeps } from './deps.ts';
 import { purgeAt } from './notify.ts';
 
 export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Promise<RouteResult> {
-  const { request, group } = admitRequest(event.input, deps.config);
+  const { request, group, sent, requestHash } = admitRequest(event.input, deps.config);
   const requestId = deriveRequestId(request, event.executionArn);
 
-  // Same agent and idempotency key as a finished request: same decision, no second review.
-  const existing = await deps.requests.get(requestId);
-  if (existing?.decision && existing.status !== 'PENDING') {
-    deps.log.info('Idempotency key already decided', { requestId, outcome: existing.decision.outcome });
-    return { route: 'decided', requestId, decision: existing.decision };
+  // Same agent, key and content as a finished request: the same decision, no second review.
+  const stored = await deps.requests.get(requestId);
+  // A request nobody could be emailed about was never asked: a retry starts afresh.
+  const existing = stored?.status === 'UNDELIVERABLE' ? undefined : stored;
+  if (existing) {
+    assertSameContent(existing, requestHash);
+    if (existing.decision && existing.status !== 'PENDING') {
+      if (existing.executionArn !== event.executionArn) await logReplay(deps, existing, event.executionArn, 'decision');
+      return { route: 'decided', requestId, decision: existing.decision };
+    }
   }
   const plan = planRoute(request, requestId, deps.config);
   if (existing || plan.route === 'review') {
     deps.log.info('Routed to review', { requestId, kind: request.kind, reviewerGroup: request.reviewerGroup, why: existing ? 'already pending' : plan.why });
-    return { route: 'review', requestId, request };
+    return { route: 'review', requestId, request: sent };
   }
 
   const now = deps.now();
@@ -47,6 +53,7 @@ export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Pr
     reviewerGroup: request.reviewerGroup,
     fallback: request.fallback,
     request,
+    requestHash,
     round: 1,
     expiresAt: createdAt,
     ttlSeconds: request.ttlSeconds,
@@ -57,15 +64,19 @@ export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Pr
     history: [{ tier: 1, tierName: group.tiers[0]?.name ?? 'tier 1', at: createdAt, why: plan.why }],
     ...retention,
   };
-  if (!(await deps.requests.create(row))) {
+  const common = { requestId, at: createdAt, actor, tier: 1, ...retention };
+  const created = { ...common, actor: `agent:${request.agent}`, event: 'created' as const, details: { kind: row.kind, actionType: row.actionType, reviewerGroup: row.reviewerGroup } };
+  const final = { ...common, event: 'decided' as const, details: { round: 1, why: plan.why }, decision, ...decisionIndexKeys(row, createdAt) };
+  if (!(await deps.ledger.create(row, created, final))) {
     // A concurrent execution with the same key got there first; follow it.
     const winner = await deps.requests.get(requestId);
-    if (winner?.decision && winner.status !== 'PENDING') return { route: 'decided', requestId, decision: winner.decision };
-    return { route: 'review', requestId, request };
+    if (winner && winner.status !== 'UNDELIVERABLE') assertSameContent(winner, requestHash);
+    if (winner?.decision && winner.status !== 'PENDING') {
+      await logReplay(deps, winner, event.executionArn, 'decision');
+      return { route: 'decided', requestId, decision: winner.decision };
+    }
+    return { route: 'review', requestId, request: sent };
   }
-  const common = { requestId, at: createdAt, actor, tier: 1, ...retention };
-  await deps.decisionLog.append({ ...common, actor: `agent:${request.agent}`, event: 'created', details: { kind: row.kind, actionType: row.actionType, reviewerGroup: row.reviewerGroup } });
-  await deps.decisionLog.appendFinal({ ...common, event: 'decided', details: { round: 1, why: plan.why }, decision, ...decisionIndexKeys(row, createdAt) });
   deps.log.info('Decided by policy', { requestId, policy: plan.policy, outcome: plan.outcome });
   return { route: 'decided', requestId, decision };
 }

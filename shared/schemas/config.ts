@@ -6,6 +6,9 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { formatIssues } from './issues.ts';
 
+/** The cap on `limits.maxRequestBytes`. */
+export const MAX_REQUEST_BYTES = 65536;
+
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'use 24-hour HH:MM, e.g. "09:00"');
 
 export const Weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
@@ -87,6 +90,16 @@ export const DeploymentConfig = z
         burstLimit: z.number().int().min(1).default(100),
       })
       .default({ rateLimit: 50, burstLimit: 100 }),
+    /** Bounds on what an agent may send. */
+    limits: z
+      .object({
+        /**
+         * Largest ReviewRequest, serialized as JSON. At most 64 KiB, so the row with the request, its
+         * Decision (which may repeat the arguments twice) and history stays under DynamoDB's 400 KB item.
+         */
+        maxRequestBytes: z.number().int().min(1024).max(MAX_REQUEST_BYTES).default(MAX_REQUEST_BYTES),
+      })
+      .default({ maxRequestBytes: MAX_REQUEST_BYTES }),
     /** Rows older than this many days get a DynamoDB TTL; omit to keep them forever. */
     retentionDays: z.number().int().min(1).optional(),
     /** Extra time the Step Functions backstop allows beyond every tier's maximum TTL and a hold. */

@@ -14,6 +14,7 @@ export const Outcome = z.enum([
   'resolved', // escalation: a person did the task and returned a result
   'corrected', // correction: a person supplied the corrected output
   'expired', // nobody decided in time and no fallback approved it; treat as "do not proceed"
+  'cancelled', // the agent or an operator stopped the execution (or it failed) before anyone decided
 ]);
 export type Outcome = z.infer<typeof Outcome>;
 

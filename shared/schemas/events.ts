@@ -20,6 +20,30 @@ export const RouteResult = z.discriminatedUnion('route', [
 ]);
 export type RouteResult = z.infer<typeof RouteResult>;
 
+/** Settle step payload: what came back with the task token, checked against the stored Decision. */
+export const SettleEvent = z.object({
+  action: z.literal('settle'),
+  requestId: z.string().min(1),
+  executionArn: z.string().min(1),
+  review: z.unknown(),
+});
+export type SettleEvent = z.infer<typeof SettleEvent>;
+
+/** EventBridge's "Step Functions Execution Status Change" event (the fields read here). */
+export const ExecutionStatusChange = z.object({
+  source: z.literal('aws.states'),
+  'detail-type': z.literal('Step Functions Execution Status Change'),
+  detail: z.object({
+    executionArn: z.string().min(1),
+    stateMachineArn: z.string().optional(),
+    status: z.enum(['RUNNING', 'SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'PENDING_REDRIVE']),
+    input: z.string().nullish(),
+    error: z.string().nullish(),
+    cause: z.string().nullish(),
+  }),
+});
+export type ExecutionStatusChange = z.infer<typeof ExecutionStatusChange>;
+
 /** Human-review task payload (lambda:invoke.waitForTaskToken). */
 export const RequestTaskEvent = z.object({
   requestId: z.string().min(1),

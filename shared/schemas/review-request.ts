@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { JsonValue } from './json.ts';
+import { InvalidRequestError } from '../errors.ts';
+import { MAX_REQUEST_BYTES } from './config.ts';
 import { parseWith } from './parse.ts';
 
 export const KINDS = ['approval', 'disambiguation', 'verification', 'escalation', 'correction'] as const;
@@ -53,7 +55,7 @@ export const ProposedAction = z.object({
 });
 export type ProposedAction = z.infer<typeof ProposedAction>;
 
-export const ApprovalRequest = z.object({
+export const ApprovalRequest = z.strictObject({
   kind: z.literal('approval'),
   ...common,
   action: ProposedAction,
@@ -63,7 +65,7 @@ export const OptionId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'use letters, 
 export const ChoiceOption = z.object({ id: OptionId, label: Text(200), detail: Text(500).optional() });
 export type ChoiceOption = z.infer<typeof ChoiceOption>;
 
-export const DisambiguationRequest = z.object({
+export const DisambiguationRequest = z.strictObject({
   kind: z.literal('disambiguation'),
   ...common,
   question: Text(1000),
@@ -83,13 +85,13 @@ export const Draft = z.object({
 });
 export type Draft = z.infer<typeof Draft>;
 
-export const VerificationRequest = z.object({
+export const VerificationRequest = z.strictObject({
   kind: z.literal('verification'),
   ...common,
   draft: Draft,
 });
 
-export const EscalationRequest = z.object({
+export const EscalationRequest = z.strictObject({
   kind: z.literal('escalation'),
   ...common,
   task: z.object({
@@ -99,7 +101,7 @@ export const EscalationRequest = z.object({
   }),
 });
 
-export const CorrectionRequest = z.object({
+export const CorrectionRequest = z.strictObject({
   kind: z.literal('correction'),
   ...common,
   output: z.object({
@@ -122,7 +124,44 @@ export const ReviewRequest = z.discriminatedUnion('kind', [
 export type ReviewRequest = z.infer<typeof ReviewRequest>;
 export type ReviewRequestInput = z.input<typeof ReviewRequest>;
 
-/** Validate untrusted input; the error lists every zod issue with its path (e.g. `action.args`). */
-export function parseReviewRequest(input: unknown): ReviewRequest {
+/** Deepest nesting a request may have, counted from its top level (`action.args.x` is level 3). */
+export const MAX_REQUEST_DEPTH = 10;
+
+/**
+ * Validate untrusted input; the error lists every zod issue with its path (e.g. `action.args`). Depth and
+ * size are checked first, without recursion, so no input can exhaust the stack or the item size.
+ */
+export function parseReviewRequest(input: unknown, limits: { maxRequestBytes?: number } = {}): ReviewRequest {
+  const depth = jsonDepth(input);
+  if (depth.depth > MAX_REQUEST_DEPTH) {
+    const path = depth.path.join('.');
+    throw new InvalidRequestError(`Invalid ReviewRequest: ${path}: nested deeper than ${MAX_REQUEST_DEPTH} levels`, [
+      { path, message: `nested deeper than ${MAX_REQUEST_DEPTH} levels` },
+    ]);
+  }
+  const max = limits.maxRequestBytes ?? MAX_REQUEST_BYTES;
+  const bytes = Buffer.byteLength(JSON.stringify(input) ?? '');
+  if (bytes > max) {
+    throw new InvalidRequestError(`Invalid ReviewRequest: ${bytes} bytes as JSON exceeds the limit of ${max}`, [
+      { path: '', message: `${bytes} bytes as JSON exceeds the limit of ${max} bytes (limits.maxRequestBytes)` },
+    ]);
+  }
   return parseWith(ReviewRequest, input, 'ReviewRequest');
+}
+
+/** How deep a JSON value nests (a scalar is 0), and the path to its deepest point; iterative. */
+export function jsonDepth(value: unknown): { depth: number; path: string[] } {
+  let best = { depth: 0, path: [] as string[] };
+  const stack: { value: unknown; depth: number; path: string[] }[] = [{ value, depth: 0, path: [] }];
+  while (stack.length > 0) {
+    const next = stack.pop()!;
+    if (next.depth > best.depth) best = { depth: next.depth, path: next.path };
+    if (next.depth > MAX_REQUEST_DEPTH) break;
+    if (next.value !== null && typeof next.value === 'object') {
+      for (const [key, child] of Object.entries(next.value)) {
+        stack.push({ value: child, depth: next.depth + 1, path: [...next.path, key] });
+      }
+    }
+  }
+  return best;
 }

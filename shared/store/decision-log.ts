@@ -7,11 +7,12 @@ import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/
 import { DECISION_LOG, type IndexDef } from '../tables.ts';
 import { isConditionFailure } from './requests.ts';
 import type { LogEvent, LogEventType, StoredRequest } from './model.ts';
+import type { TxItem } from './transact.ts';
 
 export type NewLogEvent = Omit<LogEvent, 'eventKey'>;
 
 /** Events that end a request; only they are indexed for analysts. */
-export const FINAL_EVENTS: readonly LogEventType[] = ['decided', 'expired', 'corrected'];
+export const FINAL_EVENTS: readonly LogEventType[] = ['decided', 'expired', 'corrected', 'cancelled'];
 
 export interface TimeWindow {
   /** ISO timestamps, both inclusive. */
@@ -46,6 +47,25 @@ export class DecisionLog {
     readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
   ) {}
+
+  private put(item: LogEvent): TxItem {
+    return { Put: { TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(eventKey)' } };
+  }
+
+  /** Any event, for a transaction (unique key: written once). */
+  eventItem(event: NewLogEvent): TxItem {
+    return this.put({ ...event, eventKey: `${event.at}#${nextSeq()}` });
+  }
+
+  /** The `created` event, keyed by the creation time: one per request row. */
+  createdItem(event: NewLogEvent): TxItem {
+    return this.put({ ...event, eventKey: `${event.at}#created` });
+  }
+
+  /** The final event, keyed by the decision time (see appendFinal). */
+  finalItem(event: NewLogEvent & { decision: NonNullable<LogEvent['decision']> }): TxItem {
+    return this.put({ ...event, eventKey: `${event.decision.decidedAt}#final` });
+  }
 
   /** Append one event; never overwrites (the key is unique and the write is conditional). */
   async append(event: NewLogEvent): Promise<LogEvent> {

@@ -2,7 +2,14 @@
 import type { Decision } from '../schemas/decision.ts';
 import type { FallbackPolicy, Kind, ReviewRequest } from '../schemas/review-request.ts';
 
-export type RequestStatus = 'PENDING' | 'DECIDED' | 'EXPIRED';
+/**
+ * UNDELIVERABLE: no reviewer of the first round could be emailed, so nobody was asked; the row is kept
+ * for the record and a retry with the same key writes a new request over it.
+ */
+export type RequestStatus = 'PENDING' | 'DECIDED' | 'EXPIRED' | 'CANCELLED' | 'UNDELIVERABLE';
+
+/** Statuses that end a request; each is written together with its final log event. */
+export const FINAL_STATUSES: readonly RequestStatus[] = ['DECIDED', 'EXPIRED', 'CANCELLED'];
 
 export interface StoredRequest {
   requestId: string;
@@ -15,6 +22,11 @@ export interface StoredRequest {
   fallback: FallbackPolicy;
   /** The validated request as the agent sent it (defaults applied). */
   request: ReviewRequest;
+  /**
+   * SHA-256 of the canonical request as the agent sent it: the idempotency key is bound to it, so the same
+   * key with other content is refused instead of served this request's decision. Missing on older rows.
+   */
+  requestHash?: string;
   /** 1-based tier of the group's escalation chain currently asked. */
   tier: number;
   /** Each time box (tier change, hold re-notify) starts a new round; schedules and links carry it. */
@@ -33,7 +45,20 @@ export interface StoredRequest {
   executionArn: string;
   /** Present only until the execution is resumed; never rendered, logged or put in a link. */
   taskToken?: string;
-  /** Sparse index key: the group name while PENDING, removed on the decision. */
+  /**
+   * Other executions started with the same agent, idempotency key and content while this one was pending:
+   * execution ARN → task token. Each is resumed with the one Decision.
+   */
+  waiters?: Record<string, string>;
+  /**
+   * Review emails SES accepted, one entry per recipient and round (`<round>:<address>` → message id), so a
+   * replayed round emails only those not sent yet.
+   */
+  deliveries?: Record<string, string>;
+  /**
+   * Sparse index key: the group name while PENDING, and after the decision until every waiting execution
+   * has been told (so the monitor finds a resume that a crash left undone). Removed with the token.
+   */
   pendingGroup?: string;
   decision?: Decision;
   /** When SendTaskSuccess was accepted; missing on a DECIDED row means the resume must be retried. */
@@ -48,7 +73,23 @@ export interface StoredRequest {
   purgeAt?: number;
 }
 
-export type LogEventType = 'created' | 'notified' | 'decided' | 'expired' | 'escalated' | 'held' | 'renotified' | 'corrected' | 'resumed';
+export type LogEventType =
+  | 'created'
+  | 'notified'
+  | 'decided'
+  | 'expired'
+  | 'cancelled'
+  | 'escalated'
+  | 'held'
+  | 'renotified'
+  | 'corrected'
+  | 'resumed'
+  /** Another execution with the same key and content was served (or is waiting for) this request's Decision. */
+  | 'replayed'
+  /** A task token came back with a payload that is not the stored Decision; the execution was failed. */
+  | 'forged'
+  /** No reviewer of the first round could be emailed: the request was closed so the agent can retry. */
+  | 'undeliverable';
 
 export interface LogEvent {
   requestId: string;

@@ -6,7 +6,8 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Decision } from '../schemas/decision.ts';
 import { REQUESTS } from '../tables.ts';
-import type { StoredRequest } from './model.ts';
+import type { RequestStatus, StoredRequest } from './model.ts';
+import type { TxItem } from './transact.ts';
 
 export function isConditionFailure(err: unknown): boolean {
   return err instanceof ConditionalCheckFailedException || (err as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
@@ -20,6 +21,16 @@ async function conditional<T>(write: () => Promise<T>): Promise<T | false> {
     if (isConditionFailure(err)) return false;
     throw err;
   }
+}
+
+export interface FinishArgs {
+  status: Exclude<RequestStatus, 'PENDING'>;
+  decision: Decision;
+  at: string;
+  /** The round the decider saw; a decision for an earlier round (before an escalation) loses. */
+  expectedRound?: number;
+  /** Only if the request still belongs to this execution (a cancel). */
+  executionArn?: string;
 }
 
 export interface NewRound {
@@ -44,10 +55,20 @@ export class RequestStore {
     return out.Item as StoredRequest | undefined;
   }
 
-  /** Insert a new row; false when one with this requestId already exists. */
-  async create(row: StoredRequest): Promise<boolean> {
-    const put = new PutCommand({ TableName: this.tableName, Item: row, ConditionExpression: 'attribute_not_exists(requestId)' });
-    return (await conditional(() => this.doc.send(put))) !== false;
+  /**
+   * Insert a new row, in a transaction with its `created` event; fails when the requestId exists, unless
+   * that request was closed as undeliverable (nobody was asked), which a retry replaces.
+   */
+  putNewItem(row: StoredRequest): TxItem {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: row,
+        ConditionExpression: 'attribute_not_exists(requestId) OR #status = :undeliverable',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':undeliverable': 'UNDELIVERABLE' },
+      },
+    };
   }
 
   /** A Step Functions retry of the same execution brings a new task token for a still-pending request. */
@@ -66,24 +87,107 @@ export class RequestStore {
   }
 
   /**
-   * PENDING → DECIDED/EXPIRED for the expected round, claiming the resume in the same write. Only one
-   * caller can win; the rest get `undefined` and read the row to see who did.
+   * PENDING → a final status, claiming the resume in the same write; in a transaction with the final log
+   * event. Only one caller can win. `pendingGroup` stays until the execution is told (see markResumed).
    */
-  async decide(
-    requestId: string,
-    args: { expectedRound: number; status: 'DECIDED' | 'EXPIRED'; decision: Decision; at: string },
-  ): Promise<StoredRequest | undefined> {
+  finishItem(requestId: string, args: FinishArgs): TxItem {
+    const conditions = ['#status = :pending'];
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = { ':status': args.status, ':decision': args.decision, ':at': args.at, ':pending': 'PENDING' };
+    if (args.expectedRound !== undefined) {
+      conditions.push('#round = :round');
+      names['#round'] = 'round';
+      values[':round'] = args.expectedRound;
+    }
+    if (args.executionArn !== undefined) {
+      conditions.push('executionArn = :arn');
+      values[':arn'] = args.executionArn;
+    }
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { requestId },
+        UpdateExpression: 'SET #status = :status, decision = :decision, resumeClaimedAt = :at REMOVE heldUntil',
+        ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+    };
+  }
+
+  /** Close a first-round request nobody could be emailed about and nobody else waits on. */
+  undeliverableItem(requestId: string, executionArn: string): TxItem {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { requestId },
+        UpdateExpression: 'SET #status = :undeliverable REMOVE taskToken, pendingGroup, heldUntil',
+        ConditionExpression: '#status = :pending AND #round = :one AND executionArn = :arn AND (attribute_not_exists(waiters) OR size(waiters) = :zero)',
+        ExpressionAttributeNames: { '#status': 'status', '#round': 'round' },
+        ExpressionAttributeValues: { ':pending': 'PENDING', ':undeliverable': 'UNDELIVERABLE', ':one': 1, ':arn': executionArn, ':zero': 0 },
+      },
+    };
+  }
+
+  /** Another execution with the same key and content waits for this pending request's Decision. */
+  async addWaiter(requestId: string, executionArn: string, taskToken: string): Promise<StoredRequest | undefined> {
     const update = new UpdateCommand({
       TableName: this.tableName,
       Key: { requestId },
-      UpdateExpression: 'SET #status = :status, decision = :decision, resumeClaimedAt = :at REMOVE pendingGroup, heldUntil',
-      ConditionExpression: '#status = :pending AND #round = :round',
-      ExpressionAttributeNames: { '#status': 'status', '#round': 'round' },
-      ExpressionAttributeValues: { ':status': args.status, ':decision': args.decision, ':at': args.at, ':pending': 'PENDING', ':round': args.expectedRound },
+      UpdateExpression: 'SET waiters.#arn = :token',
+      ConditionExpression: '#status = :pending AND attribute_exists(waiters)',
+      ExpressionAttributeNames: { '#status': 'status', '#arn': executionArn },
+      ExpressionAttributeValues: { ':token': taskToken, ':pending': 'PENDING' },
       ReturnValues: 'ALL_NEW',
     });
     const out = await conditional(() => this.doc.send(update));
-    return out === false ? undefined : (out.Attributes as StoredRequest);
+    if (out !== false) return out.Attributes as StoredRequest;
+    // A row written before waiters existed has no map to add to.
+    const first = new UpdateCommand({
+      TableName: this.tableName,
+      Key: { requestId },
+      UpdateExpression: 'SET waiters = :waiters',
+      ConditionExpression: '#status = :pending AND attribute_not_exists(waiters)',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':waiters': { [executionArn]: taskToken }, ':pending': 'PENDING' },
+      ReturnValues: 'ALL_NEW',
+    });
+    const created = await conditional(() => this.doc.send(first));
+    return created === false ? undefined : (created.Attributes as StoredRequest);
+  }
+
+  /** A waiting execution ended on its own (stopped, failed): stop resuming it. */
+  async removeWaiter(requestId: string, executionArn: string): Promise<boolean> {
+    const update = new UpdateCommand({
+      TableName: this.tableName,
+      Key: { requestId },
+      UpdateExpression: 'REMOVE waiters.#arn',
+      ConditionExpression: 'attribute_exists(waiters.#arn)',
+      ExpressionAttributeNames: { '#arn': executionArn },
+    });
+    return (await conditional(() => this.doc.send(update))) !== false;
+  }
+
+  /** SES accepted the review email for `key` (`<round>:<address>`). */
+  async recordDelivery(requestId: string, key: string, messageId: string, retry = true): Promise<void> {
+    const update = new UpdateCommand({
+      TableName: this.tableName,
+      Key: { requestId },
+      UpdateExpression: 'SET deliveries.#key = :id',
+      ConditionExpression: 'attribute_exists(deliveries)',
+      ExpressionAttributeNames: { '#key': key },
+      ExpressionAttributeValues: { ':id': messageId || 'accepted' },
+    });
+    if ((await conditional(() => this.doc.send(update))) !== false) return;
+    const first = new UpdateCommand({
+      TableName: this.tableName,
+      Key: { requestId },
+      UpdateExpression: 'SET deliveries = :map',
+      ConditionExpression: 'attribute_exists(requestId) AND attribute_not_exists(deliveries)',
+      ExpressionAttributeValues: { ':map': { [key]: messageId || 'accepted' } },
+    });
+    // Lost a race with another first entry: the map exists now.
+    if ((await conditional(() => this.doc.send(first))) === false && retry) await this.recordDelivery(requestId, key, messageId, false);
   }
 
   /** Claim the right to send SendTaskSuccess with the row's token; false if resumed or someone fresher holds it. */
@@ -100,12 +204,12 @@ export class RequestStore {
     return (await conditional(() => this.doc.send(update))) !== false;
   }
 
-  /** The execution has its Decision (or had already ended): forget the token. */
+  /** Every waiting execution has its Decision (or had already ended): forget the tokens, leave the queue index. */
   async markResumed(requestId: string, at: string, taskToken?: string): Promise<boolean> {
     const update = new UpdateCommand({
       TableName: this.tableName,
       Key: { requestId },
-      UpdateExpression: 'SET resumedAt = :at REMOVE taskToken, resumeClaimedAt',
+      UpdateExpression: 'SET resumedAt = :at REMOVE taskToken, resumeClaimedAt, waiters, pendingGroup',
       ConditionExpression: taskToken ? 'taskToken = :token' : 'attribute_not_exists(resumedAt)',
       ExpressionAttributeValues: taskToken ? { ':at': at, ':token': taskToken } : { ':at': at },
     });
@@ -176,20 +280,36 @@ export class RequestStore {
     await conditional(() => this.doc.send(update));
   }
 
-  /** The live queue of a reviewer group, oldest first (sparse index: only PENDING rows carry pendingGroup). */
+  /** The live queue of a reviewer group, oldest first (sparse index; decided rows still resuming are skipped). */
   async pendingByGroup(group: string, options: { limit?: number; createdBefore?: string } = {}): Promise<StoredRequest[]> {
+    return this.byGroup(group, 'PENDING', options);
+  }
+
+  /** Final rows of a group whose executions have not all been told yet (a resume a crash left undone). */
+  async unresumedByGroup(group: string): Promise<StoredRequest[]> {
+    return this.byGroup(group, 'FINAL', {});
+  }
+
+  private async byGroup(group: string, which: 'PENDING' | 'FINAL', options: { limit?: number; createdBefore?: string }): Promise<StoredRequest[]> {
     const { name, partitionKey, sortKey } = REQUESTS.pendingIndex;
     const limit = options.limit ?? Infinity;
     const rows: StoredRequest[] = [];
     let start: Record<string, unknown> | undefined;
+    const names: Record<string, string> = { '#pk': partitionKey, '#status': 'status' };
+    const values: Record<string, unknown> = { ':group': group, ':pending': 'PENDING' };
+    if (options.createdBefore) {
+      names['#sk'] = sortKey;
+      values[':before'] = options.createdBefore;
+    }
     do {
       const out = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
           IndexName: name,
           KeyConditionExpression: options.createdBefore ? '#pk = :group AND #sk < :before' : '#pk = :group',
-          ExpressionAttributeNames: options.createdBefore ? { '#pk': partitionKey, '#sk': sortKey } : { '#pk': partitionKey },
-          ExpressionAttributeValues: options.createdBefore ? { ':group': group, ':before': options.createdBefore } : { ':group': group },
+          FilterExpression: which === 'PENDING' ? '#status = :pending' : '#status <> :pending',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
           ScanIndexForward: true,
           ExclusiveStartKey: start,
           ...(Number.isFinite(limit) ? { Limit: Math.min(1000, limit - rows.length) } : {}),

@@ -1,24 +1,33 @@
 /**
  * The data access the handlers and the report CLI use, against dynalite: the pending queue oldest first,
- * first decision wins, and the decision log's analyst queries (by agent, action type, time window).
+ * first decision wins (written with its final event in one transaction), and the decision log's analyst
+ * queries (by agent, action type, time window).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decision } from '#shared/schemas/decision.ts';
 import { parseReviewRequest } from '#shared/schemas/review-request.ts';
 import { DecisionLog, daysOf, decisionIndexKeys } from '#shared/store/decision-log.ts';
 import type { StoredRequest } from '#shared/store/model.ts';
-import { RequestStore } from '#shared/store/requests.ts';
+import { Ledger } from '#shared/store/ledger.ts';
+import { RequestStore, type FinishArgs } from '#shared/store/requests.ts';
 import { startDynamo, type LocalDynamo } from '../support/dynamo.ts';
 
 let dynamo: LocalDynamo;
 let requests: RequestStore;
 let log: DecisionLog;
+let ledger: Ledger;
 
 beforeAll(async () => {
   dynamo = await startDynamo();
   requests = new RequestStore(dynamo.doc, dynamo.tables.requests);
   log = new DecisionLog(dynamo.doc, dynamo.tables.decisions);
+  ledger = new Ledger(requests, log);
 });
+
+const created = (row: StoredRequest) => ({ requestId: row.requestId, event: 'created' as const, at: row.createdAt, actor: 'agent:billing-agent', tier: 1 });
+const create = (row: StoredRequest) => ledger.create(row, created(row));
+const finish = (requestId: string, args: FinishArgs) =>
+  ledger.finish(requestId, args, { requestId, event: 'decided', at: args.decision.decidedAt, actor: args.decision.decidedBy, tier: 1, decision: args.decision, ...decisionIndexKeys({ agent: 'billing-agent', actionType: 'approval#refund' }, args.decision.decidedAt) });
 afterAll(async () => dynamo?.stop());
 
 const request = parseReviewRequest({
@@ -56,41 +65,56 @@ function decision(requestId: string, decidedAt: string, outcome: Decision['outco
 }
 
 describe('requests table', () => {
-  it('lists a group’s pending requests oldest first, and a decided one leaves the queue', async () => {
+  it('lists a group’s pending requests oldest first, and a decided one leaves the queue (and the index once resumed)', async () => {
     const rows = [
       pending('q-2', '2026-03-02T10:00:00.000Z'),
       pending('q-1', '2026-03-01T10:00:00.000Z'),
       pending('q-3', '2026-03-03T10:00:00.000Z'),
       pending('q-other', '2026-02-01T10:00:00.000Z', 'other'),
     ];
-    for (const r of rows) expect(await requests.create(r)).toBe(true);
-    expect(await requests.create(pending('q-1', '2026-03-09T10:00:00.000Z'))).toBe(false);
+    for (const r of rows) expect(await create(r)).toBe(true);
+    expect(await create(pending('q-1', '2026-03-09T10:00:00.000Z'))).toBe(false);
+    expect((await log.forRequest('q-1')).map((e) => e.event)).toEqual(['created']);
 
     expect((await requests.pendingByGroup('billing')).map((r) => r.requestId)).toEqual(['q-1', 'q-2', 'q-3']);
     expect((await requests.pendingByGroup('billing', { limit: 2 })).map((r) => r.requestId)).toEqual(['q-1', 'q-2']);
     expect((await requests.pendingByGroup('billing', { createdBefore: '2026-03-03T00:00:00.000Z' })).map((r) => r.requestId)).toEqual(['q-1', 'q-2']);
 
-    const won = await requests.decide('q-1', { expectedRound: 1, status: 'DECIDED', decision: decision('q-1', '2026-03-04T10:00:00.000Z'), at: '2026-03-04T10:00:00.000Z' });
+    const won = await finish('q-1', { expectedRound: 1, status: 'DECIDED', decision: decision('q-1', '2026-03-04T10:00:00.000Z'), at: '2026-03-04T10:00:00.000Z' });
     expect(won).toMatchObject({ status: 'DECIDED', resumeClaimedAt: '2026-03-04T10:00:00.000Z' });
-    expect(won?.pendingGroup).toBeUndefined();
+    expect((await log.forRequest('q-1')).map((e) => e.event)).toEqual(['created', 'decided']);
     expect((await requests.pendingByGroup('billing')).map((r) => r.requestId)).toEqual(['q-2', 'q-3']);
+    expect((await requests.unresumedByGroup('billing')).map((r) => r.requestId)).toEqual(['q-1']);
+    await requests.markResumed('q-1', '2026-03-04T10:00:01.000Z', 'token-q-1');
+    expect(await requests.unresumedByGroup('billing')).toEqual([]);
+    expect((await requests.get('q-1'))?.pendingGroup).toBeUndefined();
   });
 
-  it('lets only the first decision for a round win, and refuses a stale round', async () => {
-    await requests.create(pending('w-1', '2026-03-05T10:00:00.000Z'));
-    expect(await requests.decide('w-1', { expectedRound: 2, status: 'DECIDED', decision: decision('w-1', '2026-03-05T10:01:00.000Z'), at: 'x' })).toBeUndefined();
+  it('lets only the first decision for a round win, with exactly one final event, and refuses a stale round', async () => {
+    await create(pending('w-1', '2026-03-05T10:00:00.000Z'));
+    expect(await finish('w-1', { expectedRound: 2, status: 'DECIDED', decision: decision('w-1', '2026-03-05T10:01:00.000Z'), at: 'x' })).toBeUndefined();
     const results = await Promise.all(
-      (['approved', 'denied', 'approved', 'denied'] as const).map((outcome) =>
-        requests.decide('w-1', { expectedRound: 1, status: 'DECIDED', decision: decision('w-1', '2026-03-05T10:02:00.000Z', outcome), at: 'x' }),
+      (['approved', 'denied', 'approved', 'denied', 'approved', 'denied'] as const).map((outcome, i) =>
+        finish('w-1', { expectedRound: 1, status: 'DECIDED', decision: decision('w-1', `2026-03-05T10:02:0${i}.000Z`, outcome), at: 'x' }),
       ),
     );
     const winners = results.filter((r) => r !== undefined);
     expect(winners).toHaveLength(1);
     expect((await requests.get('w-1'))?.decision).toEqual(winners[0]?.decision);
+    const finals = (await log.forRequest('w-1')).filter((e) => e.event === 'decided');
+    expect(finals.map((e) => e.decision)).toEqual([winners[0]?.decision]);
+  });
+
+  it('cancels only for the execution that owns the request', async () => {
+    const row = pending('c-1', '2026-03-07T10:00:00.000Z');
+    await create(row);
+    const cancel = (arn: string) => finish('c-1', { status: 'CANCELLED', executionArn: arn, decision: decision('c-1', '2026-03-07T10:05:00.000Z', 'cancelled'), at: 'x' });
+    expect(await cancel('arn:aws:states:us-east-1:123456789012:execution:hitl:other')).toBeUndefined();
+    expect(await cancel(row.executionArn)).toMatchObject({ status: 'CANCELLED', decision: { outcome: 'cancelled' } });
   });
 
   it('starts a new round only from the expected one', async () => {
-    await requests.create(pending('e-1', '2026-03-06T10:00:00.000Z'));
+    await create(pending('e-1', '2026-03-06T10:00:00.000Z'));
     const next = await requests.startRound('e-1', { expectedRound: 1, tier: 2, expiresAt: '2026-03-06T11:00:00.000Z', history: { tier: 2, tierName: 'managers', at: 'x', why: 'y' } });
     expect(next).toMatchObject({ tier: 2, round: 2, history: [{ tier: 2, tierName: 'managers' }] });
     expect(await requests.startRound('e-1', { expectedRound: 1, tier: 2, expiresAt: 'x' })).toBeUndefined();

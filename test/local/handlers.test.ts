@@ -242,11 +242,13 @@ async function tablesSnapshot(): Promise<unknown> {
 // ---------------------------------------------------------------- route
 
 describe('route function', () => {
-  it('sends a high-risk approval to review with its time box resolved, writing nothing yet', async () => {
+  it('sends a high-risk approval to review as the agent sent it (defaults applied), writing nothing yet', async () => {
     const result = await routeIt(refund());
     expect(result.route).toBe('review');
     expect(result.requestId).toMatch(/^r[0-9a-f]{24}$/);
-    expect(result.route === 'review' && result.request).toMatchObject({ ttlSeconds: 1800, fallback: 'deny' });
+    // The request function resolves the time box; the route passes on what the idempotency hash covers.
+    expect(result.route === 'review' && result.request).toMatchObject({ fallback: 'deny' });
+    expect(result.route === 'review' && result.request).not.toHaveProperty('ttlSeconds');
     expect(await requests.get(result.requestId)).toBeUndefined();
   });
 
@@ -351,17 +353,40 @@ describe('request function', () => {
     expect((await events(requestId)).map((e) => e.event)).toEqual(['created', 'notified']);
   });
 
-  it('refuses the same idempotency key while it is pending under another execution', async () => {
+  it('lets a retry with the same key and content wait for the one Decision, and both executions get it', async () => {
     const input = refund({ idempotencyKey: `refund-${randomUUID()}` });
     const first = await startReview(input);
     const other = executionArn();
     const routed = await routeIt(input, other);
     expect(routed).toMatchObject({ route: 'review', requestId: first.requestId });
-    const err = await request
-      .handler({ requestId: routed.requestId, request: routed.route === 'review' ? routed.request : null, taskToken: newToken(), executionArn: other })
-      .catch((e: unknown) => e);
-    expect(err).toMatchObject({ name: 'DuplicateRequestError' });
-    expect((await row(first.requestId)).taskToken).toBe(first.taskToken);
+    const waiterToken = newToken();
+    const waiting = await request.handler({ requestId: routed.requestId, request: routed.route === 'review' ? routed.request : null, taskToken: waiterToken, executionArn: other });
+    expect(waiting).toEqual({ requestId: first.requestId, status: 'waiting' });
+    expect(await row(first.requestId)).toMatchObject({ taskToken: first.taskToken, waiters: { [other]: waiterToken } });
+    expect(await emailsTo('lead@example.com', first.requestId)).toHaveLength(1);
+
+    const res = await post(await linkFor('lead@example.com', first.requestId), { choice: 'approve', round: '1' });
+    expect(res.status).toBe(200);
+    const [mine, theirs] = [sendTaskCalls(first.taskToken), sendTaskCalls(waiterToken)];
+    expect(mine).toHaveLength(1);
+    expect(theirs).toHaveLength(1);
+    expect(outputOf(theirs[0]!)).toEqual(outputOf(mine[0]!));
+    expect((await row(first.requestId)).waiters).toBeUndefined();
+    expect((await events(first.requestId)).filter((e) => e.event === 'replayed')).toHaveLength(1);
+  });
+
+  it('refuses the same idempotency key with other content, storing and emailing nothing', async () => {
+    const key = `refund-${randomUUID()}`;
+    const first = await startReview(refund({ idempotencyKey: key }));
+    const before = await tablesSnapshot();
+    const wire = refund({ idempotencyKey: key, action: { name: 'wire_transfer', args: { amount_usd: 5000 } } });
+    const err = await routeIt(wire).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'IdempotencyConflictError', message: expect.stringContaining(key) });
+    // The request function refuses it too (a route that ran before the first request was stored).
+    const again = await request.handler({ requestId: first.requestId, request: wire, taskToken: newToken(), executionArn: executionArn() }).catch((e: unknown) => e);
+    expect(again).toMatchObject({ name: 'IdempotencyConflictError' });
+    expect(await tablesSnapshot()).toEqual(before);
+    expect(await emailsTo('lead@example.com', first.requestId)).toHaveLength(1);
   });
 
   it('rejects invalid input before writing anything', async () => {

@@ -1,16 +1,13 @@
 /**
- * A throwaway DynamoDB for tests: dynalite on a free port, in memory, with both tables created from
- * shared/tables.ts (same keys and indexes as the stack).
+ * A throwaway DynamoDB for tests: the local stack's dynalite (with transactions) on a free port, in memory,
+ * with both tables created from shared/tables.ts (same keys and indexes as the stack).
  */
-import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, ScanCommand, type AttributeDefinition, type AttributeValue, type GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDynamoServer } from '#local/dynamodb.ts';
 import { DECISION_LOG, DECISION_LOG_INDEXES, REQUESTS, REQUESTS_INDEXES, type IndexDef } from '#shared/tables.ts';
 
-const require = createRequire(import.meta.url);
-const dynalite = require('dynalite') as (options: { createTableMs?: number; deleteTableMs?: number; updateTableMs?: number; path?: string }) => Server;
 
 export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
 export const TEST_REGION = 'us-east-1';
@@ -70,7 +67,7 @@ export async function createTables(client: DynamoDBClient, tables: { requests: s
 
 /** Start dynalite on 127.0.0.1 with a free port and create the requests table and the decision log. */
 export async function startDynamo(tables = { requests: 'hitl-requests', decisions: 'hitl-decisions' }): Promise<LocalDynamo> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const server = createDynamoServer(undefined);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());

@@ -60,7 +60,7 @@ describe('state machine definition', () => {
     expect(definition.States.Done).toMatchObject({ Type: 'Succeed' });
   });
 
-  it('waits for a person on a task token, times out at the backstop and falls back to the expire function', () => {
+  it('waits for a person on a task token, settles on the stored Decision, times out at the backstop and falls back to the expire function', () => {
     const review = definition.States.HumanReview;
     expect(review).toMatchObject({
       Type: 'Task',
@@ -72,10 +72,18 @@ describe('state machine definition', () => {
       TimeoutSeconds: backstopSeconds(parseDeploymentConfig(TEST_CONFIG)),
       Retry: serviceRetry,
       Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.timeout', Next: 'Backstop' }],
+      ResultPath: '$.review',
+      Next: 'Settle',
+    });
+    // The SendTaskSuccess payload is only a claim: Settle's output (the stored Decision) is the execution output.
+    expect(definition.States.Settle).toMatchObject({
+      Type: 'Task',
+      Resource: functionArn.settle,
+      Parameters: { action: 'settle', 'requestId.$': '$.requestId', 'executionArn.$': '$$.Execution.Id', 'review.$': '$.review' },
+      Retry: serviceRetry,
       End: true,
     });
-    // The SendTaskSuccess payload (a Decision) is the execution output: nothing reshapes it.
-    for (const key of ['ResultPath', 'ResultSelector', 'OutputPath']) expect(review).not.toHaveProperty(key);
+    for (const key of ['ResultPath', 'ResultSelector', 'OutputPath', 'Catch']) expect(definition.States.Settle).not.toHaveProperty(key);
     expect(definition.States.Backstop).toMatchObject({
       Type: 'Task',
       Resource: functionArn.expire,

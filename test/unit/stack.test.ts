@@ -163,7 +163,7 @@ describe('functions', () => {
       const config = JSON.parse(functionEnv(name)[ENV.config] as string) as unknown;
       expect(config).toEqual(parseDeploymentConfig(TEST_CONFIG));
     }
-    expect(Object.keys(template.findResources('AWS::Lambda::Function'))).toHaveLength(5);
+    expect(Object.keys(template.findResources('AWS::Lambda::Function'))).toHaveLength(6);
   });
 
   it('gives each function only the variables it uses; the expire function never gets its own ARN', () => {
@@ -231,7 +231,7 @@ describe('least privilege', () => {
         'states:SendTaskSuccess',
       ]),
     );
-    for (const name of ['respond', 'expire'] as const) {
+    for (const name of ['respond', 'expire', 'settle'] as const) {
       expect(permissionsOf(name)).toEqual(
         sorted([
           ...logs,
@@ -244,9 +244,12 @@ describe('least privilege', () => {
         ]),
       );
     }
-    expect(permissionsOf('monitor')).toEqual(sorted([...logs, 'dynamodb:Query@requests']));
+    // The monitor also finishes resumes a crash left undone.
+    expect(permissionsOf('monitor')).toEqual(
+      sorted([...logs, 'dynamodb:Query@requests', 'dynamodb:GetItem@requests', 'dynamodb:UpdateItem@requests', 'dynamodb:PutItem@log', 'states:SendTaskSuccess']),
+    );
     // …and the monitor's Query reaches the pending index only, not the table.
-    const monitorQuery = statementsOfRole(roleOfFunction('monitor')).find((s) => list(s.Action).includes('dynamodb:Query'));
+    const monitorQuery = statementsOfRole(roleOfFunction('monitor')).find((s) => list(s.Action).includes('dynamodb:Query') && list(s.Action).length === 1);
     expect(JSON.stringify(monitorQuery?.Resource)).toContain('/index/pending-by-age');
     expect(list(monitorQuery?.Resource)).toHaveLength(1);
   });
@@ -396,7 +399,7 @@ describe('alarms', () => {
     }
   });
 
-  it('alarms on DLQ depth, failed executions and each function’s errors, notifying the alarm topic', () => {
+  it('alarms on DLQ depth, failed executions, forged resumes and each function’s errors, notifying the alarm topic', () => {
     const topic = { Ref: logicalId(template, 'AWS::SNS::Topic', 'AlarmsTopic') };
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/SQS',
@@ -422,7 +425,26 @@ describe('alarms', () => {
         AlarmActions: [topic],
       });
     }
-    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(2 + 1 + 1 + 5);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Hitl',
+      MetricName: 'ForgedResumes',
+      Dimensions: Match.arrayWith([{ Name: 'fn', Value: 'settle' }, { Name: 'service', Value: 'hitl' }]),
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      AlarmActions: [topic],
+    });
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(2 + 1 + 1 + 1 + 6);
+  });
+
+  it('cancels the request of an execution that was stopped, failed or timed out', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { status: ['ABORTED', 'FAILED', 'TIMED_OUT'], stateMachineArn: [{ Ref: logicalId(template, 'AWS::StepFunctions::StateMachine', 'WorkflowStateMachine') }] },
+      },
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [functionId('settle'), 'Arn'] }, RetryPolicy: Match.anyValue(), DeadLetterConfig: Match.anyValue() })],
+    });
   });
 });
 
@@ -472,6 +494,7 @@ describe('construct props', () => {
           routeFunction: fn,
           requestFunction: fn,
           expireFunction: fn,
+          settleFunction: fn,
           stateMachineName: 'x',
           backstopTimeout: Duration.days(400),
         }),

@@ -1,0 +1,23 @@
+/**
+ * Settle function: the end of an execution. The state machine's Settle step (after the human-review task)
+ * returns the Decision stored in the requests table, refusing a forged resume; the execution status-change
+ * event (an EventBridge rule on ABORTED, FAILED and TIMED_OUT) cancels the request an ended execution left
+ * pending.
+ */
+import { HitlError } from '#shared/errors.ts';
+import { cancelForEndedExecution, type CancelResult } from '#shared/review/cancel.ts';
+import { reviewDepsFromEnv } from '#shared/review/deps.ts';
+import { settleDecision } from '#shared/review/settle.ts';
+import type { Decision } from '#shared/schemas/decision.ts';
+import { ExecutionStatusChange, SettleEvent } from '#shared/schemas/events.ts';
+import { formatIssues } from '#shared/schemas/issues.ts';
+
+const deps = reviewDepsFromEnv('settle', process.env);
+
+export async function handler(event: unknown): Promise<Decision | CancelResult> {
+  const settle = SettleEvent.safeParse(event);
+  if (settle.success) return settleDecision(deps, settle.data);
+  const ended = ExecutionStatusChange.safeParse(event);
+  if (ended.success) return cancelForEndedExecution(deps, ended.data.detail);
+  throw new HitlError(`The settle function got an event it does not handle:\n${formatIssues(ended.error.issues)}`);
+}

@@ -1,0 +1,40 @@
+/**
+ * Writes that change a request's state together with the log event recording it, in one transaction:
+ * a request is created with its `created` event and ends with its final event, never one without the other.
+ */
+import type { NewLogEvent, DecisionLog } from './decision-log.ts';
+import type { LogEvent, StoredRequest } from './model.ts';
+import type { FinishArgs, RequestStore } from './requests.ts';
+import { transact } from './transact.ts';
+
+export type FinalLogEvent = NewLogEvent & { decision: NonNullable<LogEvent['decision']> };
+
+export class Ledger {
+  constructor(
+    readonly requests: RequestStore,
+    readonly log: DecisionLog,
+  ) {}
+
+  /** A new request and its `created` event (and, when a policy decided at once, its final event). */
+  async create(row: StoredRequest, created: NewLogEvent, final?: FinalLogEvent): Promise<boolean> {
+    const items = [this.requests.putNewItem(row), this.log.createdItem(created)];
+    if (final) items.push(this.log.finalItem(final));
+    return (await transact(this.requests.doc, items)) === undefined;
+  }
+
+  /**
+   * End a pending request with its Decision and final event. The row as written, or `undefined` when
+   * another decision, a new round or a cancel got there first.
+   */
+  async finish(requestId: string, args: FinishArgs, final: FinalLogEvent): Promise<StoredRequest | undefined> {
+    const failed = await transact(this.requests.doc, [this.requests.finishItem(requestId, args), this.log.finalItem(final)]);
+    if (failed !== undefined) return undefined;
+    return this.requests.get(requestId);
+  }
+
+  /** Close a first-round request that no reviewer could be emailed about, so the agent's retry starts afresh. */
+  async closeUndeliverable(row: Pick<StoredRequest, 'requestId' | 'executionArn'>, event: NewLogEvent): Promise<boolean> {
+    const items = [this.requests.undeliverableItem(row.requestId, row.executionArn), this.log.eventItem(event)];
+    return (await transact(this.requests.doc, items)) === undefined;
+  }
+}
