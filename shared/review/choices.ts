@@ -2,6 +2,7 @@
  * What a reviewer's form means for a request: which choices its kind offers, and the Decision each one
  * makes. Pure; every problem is an InvalidRequestError naming the form field (e.g. `args.amount_usd`).
  */
+import { MAX_REQUEST_BYTES } from '../schemas/config.ts';
 import { InvalidRequestError } from '../errors.ts';
 import type { Decision } from '../schemas/decision.ts';
 import type { JsonValue } from '../schemas/json.ts';
@@ -92,6 +93,9 @@ export function parseEditedArgs(actionName: string, proposed: Record<string, Jso
     if (!Object.hasOwn(proposed, key)) issues.push({ path: `args.${key}`, message: `not an argument of ${actionName}` });
   }
   if (issues.length > 0) throw invalid(issues);
+  // The row keeps proposed and approved arguments side by side; both must fit DynamoDB's item limit.
+  const bytes = Buffer.byteLength(JSON.stringify(result));
+  if (bytes > MAX_REQUEST_BYTES) throw invalid([{ path: 'args', message: `the edited arguments are ${bytes} bytes as JSON; at most ${MAX_REQUEST_BYTES} are kept` }]);
   return result;
 }
 

@@ -203,6 +203,9 @@ export async function submitReview(deps: ReviewDeps, input: Submission): Promise
   if (result.resume === 'failed') {
     return statusPage(deps, decided, 503, 'Your decision is recorded, but the agent could not be told yet. Send it again in a minute to retry; it will not be recorded twice.');
   }
+  if (result.resume === 'execution-ended') {
+    return statusPage(deps, decided, 200, 'Your decision is recorded, but the agent is no longer waiting for it (its execution had ended), so it was not told.');
+  }
   return statusPage(deps, decided, 200, DONE[action.decision.outcome]);
 }
 
