@@ -83,7 +83,7 @@ describe('reviewer in a browser', () => {
     const facts = await visibleFacts(page);
     expect(facts).toMatchObject({
       Agent: 'customer-support-agent',
-      Action: 'refund(order_id="O-9421", amount_usd=350)',
+      Action: 'refund("order_id": "O-9421", "amount_usd": 350)',
       Reason: 'customer reported defective product, attached photos confirm',
       'Plan step': '3 of 4',
       Context: 'customer has 6 prior orders, no prior refunds',
@@ -91,7 +91,7 @@ describe('reviewer in a browser', () => {
     });
     expect(facts.Time).toMatch(/^expires in (2\d|30) min \(\d\d:\d\d Europe\/London\)/);
     const args = page.locator('article.card table tr');
-    expect(await args.allInnerTexts()).toEqual([expect.stringMatching(/^order_id\s+"O-9421"$/), expect.stringMatching(/^amount_usd\s+350$/)]);
+    expect(await args.allInnerTexts()).toEqual([expect.stringMatching(/^"order_id"\s+"O-9421"$/), expect.stringMatching(/^"amount_usd"\s+350$/)]);
     // Approve is one tap; deny and modify fold open first, since they need typing.
     expect(await page.getByRole('button', { name: 'Approve', exact: true }).isVisible()).toBe(true);
     for (const summary of ['Deny…', 'Modify and approve…']) expect(await page.getByText(summary, { exact: true }).isVisible(), summary).toBe(true);
