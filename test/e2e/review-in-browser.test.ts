@@ -40,11 +40,10 @@ describe('reviewer in a browser', () => {
 
   /** Start the lesson's refund (the demo agent's request) and wait for its email to `reviewer`; returns the execution and the email's id. */
   async function requestRefund(reviewer: string): Promise<{ executionArn: string; messageId: string }> {
-    const seen = new Set((await stack.emails()).map((e) => e.messageId));
     const { executionArn } = await stack.clients.sfn.send(
       new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name: `refund-${++sequence}-${Date.now()}`, input: JSON.stringify(DEMO_REQUEST) }),
     );
-    const [email] = await stack.waitForEmails((e) => !seen.has(e.messageId) && e.destination.to.includes(reviewer));
+    const [email] = await stack.waitForReviewEmails(stack.requestIdOf(executionArn!, DEMO_REQUEST), { to: reviewer });
     return { executionArn: executionArn!, messageId: email!.messageId };
   }
 
