@@ -25,7 +25,7 @@ export interface Fact {
 }
 
 export interface ArgRow {
-  /** The argument's name as a quoted string, e.g. `"amount_usd"` (see quoteKey). */
+  /** The argument's name as argName shows it, e.g. `"amount_usd"`. */
   name: string;
   /** JSON spelling: strings quoted, objects pretty-printed. */
   display: string;
