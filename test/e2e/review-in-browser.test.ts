@@ -88,7 +88,8 @@ describe('reviewer in a browser', () => {
       Context: 'customer has 6 prior orders, no prior refunds',
       Risk: 'financial · irreversible',
     });
-    expect(facts.Time).toMatch(/^expires in (2\d|30) min \(\d\d:\d\d Europe\/London\)/);
+    // A deadline on another day than now (after 23:30 London) also names its day: "(Tue 1 Dec 00:16 Europe/London)".
+    expect(facts.Time).toMatch(/^expires in (2\d|30) min \((?:[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2} )?\d\d:\d\d Europe\/London\)/);
     const args = page.locator('article.card table tr');
     expect(await args.allInnerTexts()).toEqual([expect.stringMatching(/^"order_id"\s+"O-9421"$/), expect.stringMatching(/^"amount_usd"\s+350$/)]);
     // Approve is one tap; deny and modify fold open first, since they need typing.
