@@ -2,22 +2,33 @@
  * Reviewer endpoint: GET/HEAD /r/{requestId}?a&e&k&s renders the card, POST decides. Every response is
  * uncacheable, unframeable and leaks no referrer (the signed query string is a credential).
  */
-import { Hono } from 'hono';
-import { handle } from 'hono/aws-lambda';
+import { Hono, type Context } from 'hono';
+import { handle, type APIGatewayProxyResult } from 'hono/aws-lambda';
 import { renderErrorPage } from '#shared/render/index.ts';
 import { describeError } from '#shared/review/decisions.ts';
 import { reviewDepsFromEnv, type ReviewDeps } from '#shared/review/deps.ts';
 import { submitReview, viewReview, type LinkQuery, type Page } from '#shared/review/respond.ts';
 
+/**
+ * On every response, pages and errors alike. One record rather than Hono's secureHeaders(): the Lambda
+ * adapter answers an event it cannot turn into a request (400) before the app runs, and the handler
+ * below gives those replies the same headers.
+ */
 export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'Referrer-Policy': 'no-referrer',
   'Cache-Control': 'no-store',
   'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
-function linkQuery(query: Record<string, string>): LinkQuery {
-  return { a: query.a, e: query.e, k: query.k, s: query.s };
+/** The link's signed fields. One given twice counts as missing, so a link has a single valid spelling. */
+function linkQuery(c: Context): LinkQuery {
+  const all = c.req.queries();
+  const one = (name: string) => (all[name]?.length === 1 ? all[name][0] : undefined);
+  return { a: one('a'), e: one('e'), k: one('k'), s: one('s') };
 }
 
 export function createRespondApp(deps: ReviewDeps): Hono {
@@ -30,15 +41,20 @@ export function createRespondApp(deps: ReviewDeps): Hono {
   });
 
   // Hono answers HEAD with this GET route, without the body.
-  app.get('/r/:requestId', async (c) => send(await viewReview(deps, c.req.param('requestId'), linkQuery(c.req.query()))));
+  app.get('/r/:requestId', async (c) => send(await viewReview(deps, c.req.param('requestId'), linkQuery(c))));
 
   app.post('/r/:requestId', async (c) => {
-    const body = await c.req.parseBody();
+    let body: Awaited<ReturnType<typeof c.req.parseBody>>;
+    try {
+      body = await c.req.parseBody();
+    } catch {
+      return send({ status: 400, html: renderErrorPage(400, 'The form could not be read', 'Nothing was recorded. Open the link from your review email and choose again.') });
+    }
     const fields: Record<string, string> = {};
     for (const [name, value] of Object.entries(body)) if (typeof value === 'string') fields[name] = value;
     const page = await submitReview(deps, {
       requestId: c.req.param('requestId'),
-      query: linkQuery(c.req.query()),
+      query: linkQuery(c),
       fields,
       secFetchSite: c.req.header('sec-fetch-site'),
       origin: c.req.header('origin'),
@@ -56,4 +72,14 @@ export function createRespondApp(deps: ReviewDeps): Hono {
 
 const deps = reviewDepsFromEnv('respond', process.env);
 export const app = createRespondApp(deps);
-export const handler = handle(app);
+const lambda = handle(app);
+
+function withSecurityHeaders<R extends APIGatewayProxyResult>(result: R): R {
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) {
+    if (result.multiValueHeaders) result.multiValueHeaders[name.toLowerCase()] = [value];
+    else result.headers![name.toLowerCase()] = value;
+  }
+  return result;
+}
+
+export const handler: typeof lambda = async (event, context) => withSecurityHeaders(await lambda(event, context));

@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { documentClient } from '#shared/clients.ts';
+import { neutralize, printableJson } from '#shared/render/inert-text.ts';
 import { InvalidRequestError } from '#shared/errors.ts';
 import { evalCases } from '#shared/review/eval-export.ts';
 import { fetchDecisions, formatReport, report as buildReport, type DecisionQuery, type DecisionSource } from '#shared/review/report.ts';
@@ -215,11 +216,11 @@ async function waitForDecision(t: Target, executionArn: string, timeoutSeconds: 
 
 function report(out: DescribeExecutionCommandOutput, values: Values, io: Io): number {
   if (values.json) {
-    io.out(JSON.stringify({ executionArn: out.executionArn, status: out.status, decision: out.output ? JSON.parse(out.output) : undefined, error: out.error, cause: out.cause }, null, 2));
+    io.out(printableJson({ executionArn: out.executionArn, status: out.status, decision: out.output ? JSON.parse(out.output) : undefined, error: out.error, cause: out.cause }, 2));
   } else if (out.status === 'SUCCEEDED') {
     const decision = JSON.parse(out.output ?? 'null') as Decision;
     io.err(`decision: ${summarizeDecision(decision)}`);
-    io.out(JSON.stringify(decision, null, 2));
+    io.out(printableJson(decision, 2));
   } else {
     io.out(`${out.status}${out.error ? ` ${out.error}` : ''}${out.cause ? `: ${out.cause}` : ''}`);
   }
@@ -231,7 +232,7 @@ async function request(values: Values, io: Io): Promise<number> {
   const review = requestFromFlags(values, t.local?.reviewerGroups[0]);
   const started = await t.sfn.send(new StartExecutionCommand({ stateMachineArn: t.stateMachineArn, name: values.name, input: JSON.stringify(review) }));
   if (!values.wait) {
-    io.out(values.json ? JSON.stringify({ executionArn: started.executionArn }) : started.executionArn!);
+    io.out(values.json ? printableJson({ executionArn: started.executionArn }) : started.executionArn!);
     return 0;
   }
   io.err(`started ${started.executionArn}`);
@@ -262,11 +263,11 @@ async function list(values: Values, io: Io): Promise<number> {
     }),
   );
   if (values.json) {
-    io.out(JSON.stringify(rows, null, 2));
+    io.out(printableJson(rows, 2));
     return 0;
   }
   if (rows.length === 0) io.err('no executions');
-  for (const r of rows) io.out(`${r.startDate}  ${r.status.padEnd(9)}  ${r.outcome.padEnd(9)}  ${r.executionArn}`);
+  for (const r of rows) io.out(neutralize(`${r.startDate}  ${r.status.padEnd(9)}  ${r.outcome.padEnd(9)}  ${r.executionArn}`));
   return 0;
 }
 
@@ -274,7 +275,7 @@ async function demo(values: Values, io: Io): Promise<number> {
   const t = target(values);
   if (!t.local) throw new UsageError('hitl demo runs against the local stack');
   const decision = await runDemoAgent({ sfn: t.sfn, stateMachineArn: t.stateMachineArn, mailViewerUrl: t.local.endpoints.mailViewer, print: io.err });
-  if (decision) io.out(JSON.stringify(decision, null, 2));
+  if (decision) io.out(printableJson(decision, 2));
   return 0;
 }
 
@@ -338,7 +339,7 @@ async function withDecisions<T>(values: Values, read: (source: DecisionSource, q
 
 async function reportCommand(values: Values, io: Io): Promise<number> {
   const result = await withDecisions(values, async (source, query) => buildReport(await fetchDecisions(source, query), new Date(), { window: query.window }));
-  io.out(values.json ? JSON.stringify(result, null, 2) : formatReport(result));
+  io.out(values.json ? printableJson(result, 2) : formatReport(result));
   return 0;
 }
 
@@ -346,7 +347,7 @@ async function exportCommand(values: Values, io: Io): Promise<number> {
   const { cases, humanDecisions, missingRequests } = await withDecisions(values, async (source, query) =>
     evalCases(await fetchDecisions(source, query, { withRequest: true }), { all: values.all }),
   );
-  for (const c of cases) io.out(JSON.stringify(c));
+  for (const c of cases) io.out(printableJson(c));
   const which = values.all ? '' : ' (disagreements only; --all for every one)';
   const missing = missingRequests ? `; ${missingRequests} left out, their request rows are gone` : '';
   io.err(`${cases.length} eval case${cases.length === 1 ? '' : 's'} from ${humanDecisions} decision${humanDecisions === 1 ? '' : 's'} by people${which}${missing}`);
@@ -362,8 +363,18 @@ function describeFailure(err: unknown): string {
   return `${e.name}: ${e.message}`;
 }
 
+/**
+ * Everything printed passes the shared neutraliser, so text from agents, reviewers or AWS errors cannot
+ * move the cursor, recolour, clear the terminal or reorder a line. JSON is printed with printableJson,
+ * which keeps the data exact.
+ */
+function inert(io: Io): Io {
+  return { out: (text) => io.out(neutralize(text, { multiline: true })), err: (text) => io.err(neutralize(text, { multiline: true })) };
+}
+
 /** Runs the CLI; resolves with the exit code. */
-export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+export async function main(argv: string[], terminal: Io = defaultIo): Promise<number> {
+  const io = inert(terminal);
   let parsed: { values: Values; positionals: string[] };
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });

@@ -3,6 +3,7 @@
  * real agent would (here by polling DescribeExecution), and says what it does next.
  */
 import { DescribeExecutionCommand, ListExecutionsCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { neutralize, printableJson } from '#shared/render/inert-text.ts';
 import type { Decision } from '#shared/schemas/decision.ts';
 import type { ReviewRequestInput } from '#shared/schemas/review-request.ts';
 
@@ -47,11 +48,12 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** One line an agent (or a person) can act on. */
+/** One line: the reviewer's reason is free text, so it is neutralized and cannot break the line. */
 export function summarizeDecision(decision: Decision): string {
   const who = decision.policy ? `policy ${decision.policy.name} (${decision.policy.why})` : decision.decidedBy;
   const seconds = Math.round(decision.latencyMs / 1000);
   const why = decision.reason ? `: ${decision.reason}` : '';
-  return `${decision.outcome} by ${who} after ${seconds} s${why}`;
+  return neutralize(`${decision.outcome} by ${who} after ${seconds} s${why}`);
 }
 
 /** Start the demo request (or find the one a restart left waiting) and print its Decision when it arrives. */
@@ -75,14 +77,14 @@ export async function runDemoAgent(options: DemoOptions): Promise<Decision | und
     if (out.status === 'SUCCEEDED') {
       const decision = JSON.parse(out.output ?? 'null') as Decision;
       print(`demo agent: decision ${summarizeDecision(decision)}`);
-      print(JSON.stringify(decision, null, 2));
+      print(printableJson(decision, 2));
       const proceed = decision.outcome === 'approved' || decision.outcome === 'modified';
-      const args = JSON.stringify(decision.approvedArgs ?? decision.proposedArgs ?? {});
+      const args = printableJson(decision.approvedArgs ?? decision.proposedArgs ?? {});
       print(proceed ? `demo agent: proceeding with refund ${args}` : 'demo agent: not refunding; the reason goes back to the conversation');
       return decision;
     }
     if (out.status !== 'RUNNING') {
-      print(`demo agent: the execution ended ${out.status}${out.error ? ` (${out.error}: ${out.cause ?? ''})` : ''}`);
+      print(neutralize(`demo agent: the execution ended ${out.status}${out.error ? ` (${out.error}: ${out.cause ?? ''})` : ''}`));
       return undefined;
     }
     await sleep(options.pollMs ?? 1000, signal);

@@ -29,7 +29,8 @@ export interface VerifiedLink {
 const KEY_ID = /^[A-Za-z0-9_-]{1,64}$/;
 /** 32 bytes of HMAC-SHA256, base64url without padding. */
 const SIGNATURE = /^[A-Za-z0-9_-]{43}$/;
-const EPOCH_SECONDS = /^\d{1,12}$/;
+/** Whole seconds spelled as reviewUrl spells them: no leading zero, so a link has one valid spelling. */
+const EPOCH_SECONDS = /^(?:0|[1-9]\d{0,11})$/;
 const MIN_SECRET_LENGTH = 32;
 const MAX_FIELD_LENGTH = 320;
 

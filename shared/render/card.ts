@@ -1,12 +1,14 @@
 /**
  * The review card as data: what a reviewer needs to decide in seconds, in the order they read it.
  * The page, the status page and both email bodies render this one model, so they never disagree.
- * Values are plain text here; each renderer escapes for its own medium.
+ * Values are plain text here, already inert (inert-text.ts): unseen characters show as U+FFFD and links in
+ * agent or reviewer text are defanged. Each renderer escapes for its own medium.
  */
 import type { ReviewerGroup } from '../schemas/config.ts';
 import type { JsonValue } from '../schemas/json.ts';
 import type { ChoiceOption, Draft, Kind, ReviewRequest } from '../schemas/review-request.ts';
 import type { StoredRequest } from '../store/model.ts';
+import { inertText, quoteKey } from './inert-text.ts';
 import { formatDuration, formatTimeLeft, formatWaiting, formatZoned } from './time.ts';
 
 export interface CardInput {
@@ -23,6 +25,7 @@ export interface Fact {
 }
 
 export interface ArgRow {
+  /** The argument's name as argName shows it, e.g. `"amount_usd"`. */
   name: string;
   /** JSON spelling: strings quoted, objects pretty-printed. */
   display: string;
@@ -53,6 +56,8 @@ export interface CardOptions {
   maxText?: number;
   /** False for a request that is no longer open: show when it was requested instead of a countdown. */
   live?: boolean;
+  /** Where a reader finds the arguments the Action line has no room for. @default 'all are listed below' */
+  moreArgsAt?: string;
 }
 
 const HEADINGS: Record<Kind, string> = {
@@ -90,10 +95,31 @@ function clip(text: string, max: number | undefined): string {
   return `${text.slice(0, Math.max(0, max - 1)).trimEnd()}…`;
 }
 
-/** `refund(order_id="O-9421", amount_usd=350)`, with long values cut so the line stays readable. */
-export function formatCall(name: string, args: Record<string, JsonValue>): string {
-  const parts = Object.entries(args).map(([key, value]) => `${key}=${clip(formatJson(value), 40)}`);
-  return clip(`${name}(${parts.join(', ')})`, 240);
+/** Longest Action line; arguments that do not fit are counted, never silently dropped. */
+const CALL_MAX = 240;
+const VALUE_MAX = 40;
+
+/**
+ * `refund("order_id": "O-9421", "amount_usd": 350)`: names quoted so look-alikes differ, long values cut.
+ * Arguments past the line's length are named by count: `refund("note": "…", …) and 2 more arguments: <moreAt>`.
+ */
+export function formatCall(name: string, args: Record<string, JsonValue>, moreAt: string): string {
+  const parts = Object.entries(args).map(([key, value]) => `${quoteKey(key)}: ${clip(formatJson(value), VALUE_MAX)}`);
+  let shown = 0;
+  let length = name.length + 2;
+  while (shown < parts.length && length + parts[shown]!.length + (shown > 0 ? 2 : 0) <= CALL_MAX) {
+    length += parts[shown]!.length + (shown > 0 ? 2 : 0);
+    shown += 1;
+  }
+  const hidden = parts.length - shown;
+  if (hidden === 0) return `${name}(${parts.join(', ')})`;
+  const call = `${name}(${[...parts.slice(0, shown), '…'].join(', ')})`;
+  return `${call} and ${hidden} more argument${hidden === 1 ? '' : 's'}: ${moreAt}`;
+}
+
+/** An argument's name as the card shows it: quoted, escaped, links defanged. */
+export function argName(key: string): string {
+  return inertText(quoteKey(key));
 }
 
 export function kindHeading(kind: Kind): string {
@@ -147,10 +173,10 @@ function leadSentence(request: ReviewRequest): string {
   }
 }
 
-function kindFacts(request: ReviewRequest, maxText: number | undefined): Fact[] {
+function kindFacts(request: ReviewRequest, maxText: number | undefined, moreArgsAt: string): Fact[] {
   switch (request.kind) {
     case 'approval':
-      return [{ label: 'Action', value: formatCall(request.action.name, request.action.args) }];
+      return [{ label: 'Action', value: formatCall(request.action.name, request.action.args, moreArgsAt) }];
     case 'disambiguation':
       return [{ label: 'Question', value: clip(request.question, maxText) }];
     case 'verification': {
@@ -199,7 +225,7 @@ export function buildCard({ request: row, group, now }: CardInput, options: Card
   const waiting = formatWaiting(new Date(row.createdAt), now);
   const currentTier = tierName(group, row.tier);
 
-  const facts: Fact[] = [{ label: 'Agent', value: req.agent }, ...kindFacts(req, options.maxText)];
+  const facts: Fact[] = [{ label: 'Agent', value: req.agent }, ...kindFacts(req, options.maxText, options.moreArgsAt ?? 'all are listed below')];
   facts.push({ label: 'Reason', value: clip(req.reason, options.maxText) });
   if (req.planStep) facts.push({ label: 'Plan step', value: `${req.planStep.current} of ${req.planStep.total}` });
   if (req.context) facts.push({ label: 'Context', value: clip(req.context, options.maxText) });
@@ -219,19 +245,22 @@ export function buildCard({ request: row, group, now }: CardInput, options: Card
   const card: Card = {
     kind: req.kind,
     heading: options.live === false ? NOUNS[req.kind] : HEADINGS[req.kind],
-    lead: options.live === false ? pastLeadSentence(req) : leadSentence(req),
-    facts,
-    history: historyLines(row, group, now),
+    lead: inertText(options.live === false ? pastLeadSentence(req) : leadSentence(req)),
+    facts: facts.map((f) => ({ ...f, value: inertText(f.value) })),
+    history: historyLines(row, group, now).map(inertText),
     timeLeft,
     waiting,
     tierName: currentTier,
   };
   if (row.tier < tiers) card.nextTierName = tierName(group, row.tier + 1);
   if (req.kind === 'approval') {
-    card.args = Object.entries(req.action.args).map(([name, value]) => ({ name, display: clip(formatJson(value, true), options.maxText) }));
+    card.args = Object.entries(req.action.args).map(([name, value]) => ({ name: argName(name), display: inertText(clip(formatJson(value, true), options.maxText)) }));
   }
   if (req.kind === 'disambiguation') {
-    card.options = req.options.map((o) => (o.detail === undefined ? o : { ...o, detail: clip(o.detail, options.maxText) }));
+    card.options = req.options.map((o) => {
+      const label = inertText(o.label);
+      return o.detail === undefined ? { ...o, label } : { ...o, label, detail: inertText(clip(o.detail, options.maxText)) };
+    });
   }
   return card;
 }

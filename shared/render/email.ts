@@ -3,7 +3,8 @@
  * decision links: opening a link only shows the page (mail scanners prefetch links), the page decides.
  */
 import { buildCard, kindHeading, subjectLine, type Card, type CardInput } from './card.ts';
-import { html, neutralizeBidi, type SafeHtml } from './html.ts';
+import { html, type SafeHtml } from './html.ts';
+import { inertLine, neutralize } from './inert-text.ts';
 import { formatZoned } from './time.ts';
 
 export interface ReviewEmailInput extends CardInput {
@@ -39,7 +40,7 @@ export function emailSubject(input: CardInput): string {
   const row = input.request;
   const expires = formatZoned(new Date(row.expiresAt), input.group.timeZone, input.now);
   const escalated = row.tier > 1 ? ' (escalated)' : '';
-  return `${kindHeading(row.kind)}${escalated}: ${subjectLine(row.request)} (expires ${expires})`;
+  return inertLine(`${kindHeading(row.kind)}${escalated}: ${subjectLine(row.request)} (expires ${expires})`);
 }
 
 function htmlBody(card: Card, input: ReviewEmailInput, subject: string): string {
@@ -76,7 +77,7 @@ ${history}
 
 /** Multi-line values are indented under their label, so no line of agent text can pass for one of ours. */
 function textValue(value: string): string {
-  const lines = neutralizeBidi(value).split(/\r\n|\r|\n/);
+  const lines = neutralize(value, { multiline: true }).split('\n');
   return lines.length === 1 ? ` ${lines[0]}` : `\n${lines.map((l) => `    ${l}`).join('\n')}`;
 }
 
@@ -98,7 +99,7 @@ function textBody(card: Card, input: ReviewEmailInput): string {
 }
 
 export function renderReviewEmail(input: ReviewEmailInput): ReviewEmail {
-  const card = buildCard(input, { maxText: EMAIL_MAX_TEXT });
+  const card = buildCard(input, { maxText: EMAIL_MAX_TEXT, moreArgsAt: 'open the page' });
   const subject = emailSubject(input);
   return { subject, html: htmlBody(card, input, subject), text: textBody(card, input) };
 }

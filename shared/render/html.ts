@@ -1,7 +1,9 @@
 /**
  * HTML built with a tagged template that escapes every interpolated value unless it is already `SafeHtml`.
- * Escaping is the default, so agent- or reviewer-supplied text cannot become markup by forgetting a call.
+ * Escaping is the default, so agent- or reviewer-supplied text cannot become markup by forgetting a call,
+ * and it neutralizes unseen characters (inert-text.ts), so such text cannot change how the page reads.
  */
+import { neutralize } from './inert-text.ts';
 
 export class SafeHtml {
   constructor(readonly value: string) {}
@@ -21,19 +23,13 @@ const ENTITIES: Record<string, string> = {
   '`': '&#96;',
 };
 
-/**
- * Bidi embedding, override and isolate controls let text reorder how it reads ("refund 350" shown as
- * "refund 053"). Reviewers must see what the agent sent, so they are shown as U+FFFD instead.
- */
-const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g;
-
-export function neutralizeBidi(text: string): string {
-  return text.replace(BIDI_CONTROLS, '\uFFFD');
-}
-
 /** Escape text for use in element content and in quoted attribute values. */
 export function escapeHtml(text: string): string {
-  return neutralizeBidi(text).replace(/[&<>"'`]/g, (c) => ENTITIES[c] ?? c);
+  return escapeMarkup(neutralize(text, { multiline: true }));
+}
+
+function escapeMarkup(text: string): string {
+  return text.replace(/[&<>"'`]/g, (c) => ENTITIES[c] ?? c);
 }
 
 function interpolate(value: HtmlValue): string {
@@ -49,6 +45,14 @@ export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Saf
     out += interpolate(value) + (strings[i + 1] ?? '');
   });
   return new SafeHtml(out);
+}
+
+/**
+ * Text a program reads back and nobody reads, such as a form field's name: markup is escaped but every
+ * character is kept, so the post carries exactly the key it was rendered for.
+ */
+export function verbatim(text: string): SafeHtml {
+  return new SafeHtml(escapeMarkup(text));
 }
 
 /** Markup that is trusted as written (constant strings of this module's own templates). */

@@ -6,8 +6,8 @@
 import { ARG_FIELD_PREFIX, CORRECTION_CATEGORIES, type Choice } from '../schemas/response-form.ts';
 import type { JsonValue } from '../schemas/json.ts';
 import type { ReviewRequest } from '../schemas/review-request.ts';
-import { buildCard, formatJson, type CardInput } from './card.ts';
-import { html, type HtmlValue, type SafeHtml } from './html.ts';
+import { argName, buildCard, formatJson, type Card, type CardInput } from './card.ts';
+import { html, verbatim, type HtmlValue, type SafeHtml } from './html.ts';
 import { cardSection, notice, page } from './layout.ts';
 
 export interface ReviewPageInput extends CardInput {
@@ -40,13 +40,13 @@ function folded(summary: string, content: SafeHtml, open = false): SafeHtml {
 }
 
 // The newline after <textarea> is dropped by HTML parsers, so a value that starts with one keeps it.
-function textArea(id: string, name: string, label: string, opts: { required?: boolean; value?: string; hint?: string; rows?: number } = {}): SafeHtml {
+function textArea(id: string, name: string | SafeHtml, label: string, opts: { required?: boolean; value?: string; hint?: string; rows?: number } = {}): SafeHtml {
   return html`<label for="${id}">${label}${opts.hint ? html` <span class="hint">${opts.hint}</span>` : ''}</label>
 <textarea id="${id}" name="${name}" rows="${opts.rows ?? 4}"${opts.required ? html` required` : ''}>
 ${opts.value ?? ''}</textarea>`;
 }
 
-function textInput(id: string, name: string, label: string, opts: { value?: string; hint?: string; required?: boolean } = {}): SafeHtml {
+function textInput(id: string, name: string | SafeHtml, label: string, opts: { value?: string; hint?: string; required?: boolean } = {}): SafeHtml {
   return html`<label for="${id}">${label}${opts.hint ? html` <span class="hint">${opts.hint}</span>` : ''}</label>
 <input type="text" id="${id}" name="${name}" value="${opts.value ?? ''}"${opts.required ? html` required` : ''}>`;
 }
@@ -77,15 +77,17 @@ function argHint(value: JsonValue): string {
 
 function argField(name: string, value: JsonValue, index: number): SafeHtml {
   const id = `arg-${index}`;
-  const field = `${ARG_FIELD_PREFIX}${name}`;
+  // The field carries the argument's exact name back; its label shows the name quoted, as the card does.
+  const field = verbatim(`${ARG_FIELD_PREFIX}${name}`);
+  const label = argName(name);
   const text = argFieldValue(value);
   const multiline = (typeof value === 'object' && value !== null) || (typeof value === 'string' && (value.length > 60 || value.includes('\n')));
   return multiline
-    ? textArea(id, field, name, { value: text, hint: argHint(value), rows: Math.min(12, text.split('\n').length + 1) })
-    : textInput(id, field, name, { value: text, hint: argHint(value) });
+    ? textArea(id, field, label, { value: text, hint: argHint(value), rows: Math.min(12, text.split('\n').length + 1) })
+    : textInput(id, field, label, { value: text, hint: argHint(value) });
 }
 
-function choices(req: ReviewRequest, ctx: FormContext): SafeHtml[] {
+function choices(req: ReviewRequest, card: Card, ctx: FormContext): SafeHtml[] {
   switch (req.kind) {
     case 'approval':
       return [
@@ -112,7 +114,8 @@ ${comment('modify-comment')}
       ];
     case 'disambiguation':
       return [
-        ...req.options.map((o) =>
+        // The card's options: labels shown as on the card (inert), ids as sent.
+        ...(card.options ?? []).map((o) =>
           form(ctx, 'answer', html`<button type="submit">${o.label}${o.detail ? html`<span class="detail">${o.detail}</span>` : ''}</button>`, { option: o.id }),
         ),
         denyForm(ctx, 'None of these…', 'Send back', 'What is wrong with the options?'),
@@ -152,7 +155,7 @@ ${cardSection(card, 'card-title', false)}
 <h2 id="decide-title">${input.request.kind === 'disambiguation' ? 'Your answer' : 'Your decision'}</h2>
 <p class="muted">Reviewing as ${input.approver}. Nothing happens until you press a button.</p>
 <div class="actions">
-${choices(input.request.request, ctx)}
+${choices(input.request.request, card, ctx)}
 ${escalate}
 </div>
 </section>

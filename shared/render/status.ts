@@ -6,6 +6,7 @@ import type { ReviewerGroup } from '../schemas/config.ts';
 import type { Decision, Outcome, PolicyName } from '../schemas/decision.ts';
 import type { StoredRequest } from '../store/model.ts';
 import { formatJson, tierName, type CardInput, type Fact } from './card.ts';
+import { inertLine, inertText, quoteKey } from './inert-text.ts';
 import { formatClock, formatDuration, formatTimeLeft } from './time.ts';
 
 export type StatusTone = 'approved' | 'denied' | 'waiting' | 'neutral';
@@ -74,7 +75,7 @@ function argChanges(d: Decision): string | undefined {
   const proposed = d.proposedArgs ?? {};
   const lines = Object.entries(d.approvedArgs)
     .filter(([k, v]) => !(k in proposed) || formatJson(proposed[k] ?? null) !== formatJson(v))
-    .map(([k, v]) => `${k}: ${k in proposed ? formatJson(proposed[k] ?? null) : '(new)'} → ${formatJson(v)}`);
+    .map(([k, v]) => `${quoteKey(k)}: ${k in proposed ? formatJson(proposed[k] ?? null) : '(new)'} → ${formatJson(v)}`);
   return lines.length > 0 ? lines.join('\n') : 'no argument changed';
 }
 
@@ -98,7 +99,7 @@ function decisionDetails(d: Decision, group: ReviewerGroup): Fact[] {
   if (d.comment) facts.push({ label: 'Comment', value: d.comment });
   facts.push({ label: 'Tier', value: `${tierName(group, d.tier)} (tier ${d.tier})` });
   facts.push({ label: 'Took', value: `${formatDuration(d.latencyMs)} from the request` });
-  return facts;
+  return facts.map((f) => ({ ...f, value: inertText(f.value) }));
 }
 
 function isMember(group: ReviewerGroup, tier: number, approver: string): boolean {
@@ -114,7 +115,9 @@ export function describeStatus({ request: row, group, now, approver }: CardInput
   const d = row.decision;
   if (d) {
     const when = at(new Date(d.decidedAt), group, now);
-    const headline = d.outcome === 'cancelled' ? cancelledHeadline(d, when) : d.policy ? policyHeadline(d.policy.name, d.outcome, when) : `${OUTCOME_VERBS[d.outcome]} by ${d.decidedBy} ${when}`;
+    const headline = inertLine(
+      d.outcome === 'cancelled' ? cancelledHeadline(d, when) : d.policy ? policyHeadline(d.policy.name, d.outcome, when) : `${OUTCOME_VERBS[d.outcome]} by ${d.decidedBy} ${when}`,
+    );
     return { tone: OUTCOME_TONES[d.outcome], headline, details: decisionDetails(d, group) };
   }
   if (row.status === 'EXPIRED') {

@@ -7,6 +7,7 @@
  * surface does not work.
  */
 import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { printableJson } from '../render/inert-text.ts';
 import type { Decision, Outcome } from '../schemas/decision.ts';
 import type { ReviewRequest } from '../schemas/review-request.ts';
 import { FINAL_EVENTS, type DecisionLog, type TimeWindow } from '../store/decision-log.ts';
@@ -225,7 +226,8 @@ function tooAggressive(s: GroupStats, t: Thresholds): string | undefined {
 function consistentDenials(s: GroupStats, t: Thresholds): string | undefined {
   const repeated = s.denialReasons.filter((r) => r.count >= t.denialReasonRepeats);
   if (repeated.length === 0) return undefined;
-  const list = repeated.map((r) => `"${r.reason}" ×${r.count}`).join(', ');
+  // A reason is a person's free text: quoted as JSON, so no line break or escape sequence in it acts.
+  const list = repeated.map((r) => `${printableJson(r.reason)} ×${r.count}`).join(', ');
   return `denied repeatedly for the same reason: ${list}; this class of proposals is wrong, investigate`;
 }
 

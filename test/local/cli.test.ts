@@ -6,7 +6,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type Io } from '#local/cli.ts';
+import { DEMO_REQUEST } from '#local/demo-agent.ts';
 import { REPO_ROOT } from '#local/stack.ts';
+import type { EvalCase } from '#shared/review/eval-export.ts';
+import type { DecisionReport } from '#shared/review/report.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
 interface Run {
@@ -15,10 +18,11 @@ interface Run {
   err: string;
 }
 
-async function cli(argv: string[]): Promise<Run> {
+/** Runs `main()`; `onErr` sees each stderr line as it is printed. */
+async function cli(argv: string[], onErr: (line: string) => void = () => undefined): Promise<Run> {
   const out: string[] = [];
   const err: string[] = [];
-  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l) };
+  const io: Io = { out: (l) => out.push(l), err: (l) => (err.push(l), onErr(l)) };
   const code = await main(argv, io);
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
@@ -46,9 +50,12 @@ describe('hitl CLI', () => {
   });
 
   it('request --wait starts an execution, waits, and prints the Decision once a reviewer decides', async () => {
+    const name = 'cli-request-wait';
     const run = cliProcess([
       'request',
       ...where,
+      '--name',
+      name,
       '--agent',
       'billing-agent',
       '--action',
@@ -66,12 +73,13 @@ describe('hitl CLI', () => {
       '--timeout',
       '60',
     ]);
-    const [email] = await stack.waitForEmails((e) => (e.body.text ?? '').includes('O-3131'));
+    const executionArn = `${stack.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    const [email] = await stack.waitForReviewEmails(stack.requestIdOf(executionArn, { agent: 'billing-agent' }));
     expect(email!.body.text).toContain('Plan step: 2 of 3');
     expect((await stack.submit(stack.reviewLinks(email!)[0]!, { choice: 'approve', round: '1' })).status).toBe(200);
 
     const { code, out, err } = await run.done;
-    expect(err).toContain('started arn:aws:states:us-east-1:000000000000:execution:Hitl-review:');
+    expect(err).toContain(`started ${executionArn}`);
     expect(code).toBe(0);
     expect(JSON.parse(out)).toMatchObject({ outcome: 'approved', kind: 'approval', approvedArgs: { order_id: 'O-3131', amount_usd: 42 } });
   });
@@ -99,8 +107,13 @@ describe('hitl CLI', () => {
   });
 
   it('demo: the scripted agent asks for the lesson\'s refund and prints the Decision when it arrives', async () => {
-    const demo = cli(['demo', ...where]);
-    const [email] = await stack.waitForEmails((e) => (e.body.text ?? '').includes('O-9421') && e.destination.to.includes('lead@example.com'));
+    let started: (executionArn: string) => void = () => undefined;
+    const executionArn = new Promise<string>((resolve) => (started = resolve));
+    const demo = cli(['demo', ...where], (line) => {
+      const printed = /^demo agent: execution (\S+)$/.exec(line);
+      if (printed) started(printed[1]!);
+    });
+    const [email] = await stack.waitForReviewEmails(stack.requestIdOf(await executionArn, DEMO_REQUEST), { to: 'lead@example.com' });
     expect(email!.body.text).toContain('Plan step: 3 of 4');
     expect(email!.body.text).toContain('customer has 6 prior orders, no prior refunds');
     expect((await stack.submit(stack.reviewLinks(email!)[0]!, { choice: 'modify', round: '1', 'arg.order_id': 'O-9421', 'arg.amount_usd': '300' })).status).toBe(200);
@@ -111,6 +124,42 @@ describe('hitl CLI', () => {
     expect(err).toContain('decision modified by lead@example.com');
     expect(err).toContain('proceeding with refund {"order_id":"O-9421","amount_usd":300}');
     expect(JSON.parse(out)).toMatchObject({ outcome: 'modified', approvedArgs: { amount_usd: 300 } });
+  });
+
+  it('report, export, status and list print a reviewer\'s reason inert: no escape sequence or bidi control reaches the terminal', async () => {
+    const ESC = '\u001B';
+    const reason = `wrong amount ${ESC}[2J${ESC}[31mred${ESC}[0m \u202Edetour\u202C\u2028next\u200B\u0085end`;
+    const arns = await Promise.all(
+      ['O-41', 'O-42', 'O-43'].map(async (orderId) => {
+        const started = await cli(['request', ...where, '--agent', 'relay-bot', '--action', 'refund', '--args', JSON.stringify({ order_id: orderId }), '--reason', 'r', '--risk', 'financial']);
+        const executionArn = started.out.trim();
+        const [email] = await stack.waitForReviewEmails(stack.requestIdOf(executionArn, { agent: 'relay-bot' }), { to: 'lead@example.com' });
+        expect((await stack.submit(stack.reviewLinks(email!)[0]!, { choice: 'deny', round: '1', reason })).status).toBe(200);
+        expect((await stack.waitForExecution(executionArn)).status).toBe('SUCCEEDED');
+        return executionArn;
+      }),
+    );
+    const runs = {
+      report: await cli(['report', ...where, '--agent', 'relay-bot']),
+      reportJson: await cli(['report', ...where, '--agent', 'relay-bot', '--json']),
+      export: await cli(['export', ...where, '--agent', 'relay-bot']),
+      status: await cli(['status', arns[0]!, ...where]),
+      statusJson: await cli(['status', arns[0]!, ...where, '--json']),
+      list: await cli(['list', ...where, '--json']),
+    };
+    for (const [command, run] of Object.entries(runs)) {
+      expect(run.code, command).toBe(0);
+      // Only line breaks, no other control, no bidi or zero-width character, no line separator.
+      // eslint-disable-next-line no-control-regex
+      expect(`${run.out}\n${run.err}`, command).not.toMatch(/[\u0000-\u0009\u000B-\u001F\u007F-\u009F\u200B\u202A-\u202E\u2028]/);
+    }
+    expect(runs.report.out).toContain('denied repeatedly for the same reason: "wrong amount \\u001b[2J\\u001b[31mred\\u001b[0m \\u202edetour\\u202c\\u2028next\\u200b\\u0085end" ×3');
+    expect(runs.status.err).toContain(': wrong amount \uFFFD[2J\uFFFD[31mred\uFFFD[0m \uFFFDdetour\uFFFD next\uFFFD end');
+    // JSON output stays exact: parsed, it is the reason as the reviewer sent it.
+    expect((JSON.parse(runs.status.out) as { reason: string }).reason).toBe(reason);
+    expect((JSON.parse(runs.statusJson.out) as { decision: { reason: string } }).decision.reason).toBe(reason);
+    expect((JSON.parse(runs.reportJson.out) as DecisionReport).byActionType[0]!.denialReasons).toEqual([{ reason, count: 3 }]);
+    expect(runs.export.out.split('\n').map((l) => (JSON.parse(l) as EvalCase).human.reason)).toEqual([reason, reason, reason]);
   });
 
   it('env prints exports that point AWS clients at the stack', async () => {

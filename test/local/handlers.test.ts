@@ -9,6 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { ConflictException, CreateScheduleCommand, DeleteScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { DeploymentConfigInput } from '#shared/schemas/config.ts';
 import { Decision } from '#shared/schemas/decision.ts';
@@ -182,9 +183,9 @@ interface HttpResult {
 
 const SAME_ORIGIN = { 'sec-fetch-site': 'same-origin', origin: BASE_URL };
 
-async function http(method: 'GET' | 'HEAD' | 'POST', url: string, opts: { form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<HttpResult> {
+async function http(method: 'GET' | 'HEAD' | 'POST', url: string, opts: { form?: Record<string, string>; body?: string; headers?: Record<string, string> } = {}): Promise<HttpResult> {
   const u = new URL(url);
-  const body = opts.form ? new URLSearchParams(opts.form).toString() : null;
+  const body = opts.form ? new URLSearchParams(opts.form).toString() : (opts.body ?? null);
   const headers: Record<string, string> = {
     host: u.host,
     ...(opts.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
@@ -465,6 +466,46 @@ describe('respond function', () => {
 
     expect((await post(link, { choice: 'deny', round: '1', reason: 'duplicate claim' }, { origin: BASE_URL })).status).toBe(200);
     expect(outputOf(sendTaskCalls(taskToken)[0]!)).toMatchObject({ outcome: 'denied', reason: 'duplicate claim' });
+  });
+
+  it('every response carries the security headers: a page, an unreadable form, an event the adapter refuses, an unknown path, a failure', async () => {
+    const { requestId } = await startReview(refund());
+    const link = await linkFor('lead@example.com', requestId);
+    const responses = {
+      page: await http('GET', link),
+      unreadableForm: await http('POST', link, { body: 'not multipart', headers: { ...SAME_ORIGIN, 'content-type': 'multipart/form-data; boundary=zzz' } }),
+      // A GET with a body cannot become a fetch Request: Hono's adapter answers 400 before the app runs.
+      adapterRefusal: await http('GET', link, { body: 'x' }),
+      notFound: await http('GET', `${BASE_URL}/nothing/here`),
+      failure: await (async () => {
+        const down = vi.spyOn(DynamoDBDocumentClient.prototype, 'send').mockRejectedValueOnce(new Error('DynamoDB is down'));
+        try {
+          return await http('GET', link);
+        } finally {
+          down.mockRestore();
+        }
+      })(),
+    };
+    expect(Object.fromEntries(Object.entries(responses).map(([what, r]) => [what, r.status]))).toEqual({ page: 200, unreadableForm: 400, adapterRefusal: 400, notFound: 404, failure: 500 });
+    const expected = Object.fromEntries(Object.entries(respond.SECURITY_HEADERS).map(([name, value]) => [name.toLowerCase(), value]));
+    for (const [what, r] of Object.entries(responses)) expect(r.headers, what).toMatchObject(expected);
+    expect(responses.unreadableForm.body).toContain('The form could not be read');
+    expect(await row(requestId)).toMatchObject({ status: 'PENDING' });
+    expect(sendTaskCalls()).toHaveLength(0);
+  });
+
+  it('a link has one spelling: a signed field given twice or an expiry with a leading zero is refused', async () => {
+    const { requestId } = await startReview(refund());
+    const link = await linkFor('lead@example.com', requestId);
+    const e = new URL(link).searchParams.get('e')!;
+    const respellings = [`${link}&e=${e}`, `${link}&a=lead%40example.com`, link.replace(`e=${e}`, `e=0${e}`), link.replace(`e=${e}`, `e=%2B${e}`)];
+    const before = await tablesSnapshot();
+    for (const respelled of respellings) {
+      expect((await http('GET', respelled)).status, respelled).toBe(403);
+      expect((await post(respelled, { choice: 'approve', round: '1' })).status, respelled).toBe(403);
+    }
+    expect(await tablesSnapshot()).toEqual(before);
+    expect((await http('GET', link)).status).toBe(200);
   });
 
   it('refuses a tampered signature and a link signed for a non-member', async () => {

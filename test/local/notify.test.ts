@@ -67,7 +67,7 @@ describe('sendReviewEmails against aws-ses-v2-local', () => {
         expect(email.text).not.toContain(other.link);
         expect(email.html).not.toContain(other.link.replaceAll('&', '&amp;'));
       }
-      expect(email.text).toContain('refund(order_id="O-9421", amount_usd=350)');
+      expect(email.text).toContain('refund("order_id": "O-9421", "amount_usd": 350)');
       expect(email.html).toContain('Review and decide');
 
       // The link read back from the email verifies for this reviewer.

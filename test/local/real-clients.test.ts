@@ -50,7 +50,7 @@ describe('real AWS clients against the local stack', () => {
     const startDate = typeof started.startDate === 'number' ? started.startDate * 1000 : Date.parse(String(started.startDate));
     expect(Math.abs(startDate - Date.now())).toBeLessThan(60_000);
 
-    await stack.waitForEmails((e) => (e.body.text ?? '').includes('O-2468'));
+    await stack.waitForReviewEmails(stack.requestIdOf(String(started.executionArn), input));
     const described = await aws('stepfunctions', 'describe-execution', ...sfn, '--execution-arn', String(started.executionArn));
     expect(described).toMatchObject({ status: 'RUNNING', name: 'from-awscli' });
     const history = await aws('stepfunctions', 'get-execution-history', ...sfn, '--execution-arn', String(started.executionArn));

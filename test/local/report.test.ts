@@ -40,10 +40,10 @@ function refund(orderId: string, agent = 'support-agent'): ReviewRequestInput {
 }
 
 /** Start a request and, unless a policy decides it, answer its email with `fields`; resolves with the Decision. */
-async function decide(input: ReviewRequestInput, marker: string, fields?: Record<string, string>): Promise<Decision> {
+async function decide(input: ReviewRequestInput, fields?: Record<string, string>): Promise<Decision> {
   const { executionArn } = await stack.clients.sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, input: JSON.stringify(input) }));
   if (fields) {
-    const [email] = await stack.waitForEmails((e) => (e.body.text ?? '').includes(marker) && e.destination.to.includes('lead@example.com'));
+    const [email] = await stack.waitForReviewEmails(stack.requestIdOf(executionArn!, input), { to: 'lead@example.com' });
     const res = await stack.submit(stack.reviewLinks(email!)[0]!, { round: '1', ...fields });
     expect(res.status).toBe(200);
   }
@@ -56,24 +56,22 @@ beforeAll(async () => {
   stack = await startTestStack();
   where = ['--state-dir', stack.stateDir];
   const decisions = await Promise.all([
-    decide(refund('O-R1'), 'O-R1', { choice: 'approve' }),
-    decide(refund('O-R2'), 'O-R2', { choice: 'deny', reason: 'wrong amount' }),
-    decide(refund('O-R3'), 'O-R3', { choice: 'deny', reason: 'Wrong amount.' }),
-    decide(refund('O-R4'), 'O-R4', { choice: 'deny', reason: 'wrong amount', comment: 'the photos show one item' }),
-    decide(refund('O-R5'), 'O-R5', { choice: 'modify', 'arg.order_id': 'O-R5', 'arg.amount_usd': '200' }),
+    decide(refund('O-R1'), { choice: 'approve' }),
+    decide(refund('O-R2'), { choice: 'deny', reason: 'wrong amount' }),
+    decide(refund('O-R3'), { choice: 'deny', reason: 'Wrong amount.' }),
+    decide(refund('O-R4'), { choice: 'deny', reason: 'wrong amount', comment: 'the photos show one item' }),
+    decide(refund('O-R5'), { choice: 'modify', 'arg.order_id': 'O-R5', 'arg.amount_usd': '200' }),
     decide(
       { ...common, kind: 'correction', agent: 'support-agent', output: { id: 'msg-R6', content: 'Refunds take 30 days (R6).' }, issue: 'the policy says 5 days' },
-      'R6',
       { choice: 'correct', correctedOutput: 'Refunds take 5 days.', category: 'policy' },
     ),
     decide(
       { ...common, kind: 'disambiguation', agent: 'support-agent', confidence: 0.3, question: 'Which order is R7 about?', options: [{ id: 'o1', label: 'Order O-71' }, { id: 'o2', label: 'Order O-72' }] },
-      'R7',
       { choice: 'answer', option: 'o2' },
     ),
     // Confident enough: the auto-answer policy decides, nobody is asked.
-    decide({ ...common, kind: 'disambiguation', agent: 'support-agent', confidence: 0.95, question: 'Which order is R8 about?', options: [{ id: 'o1', label: 'Order O-81' }, { id: 'o2', label: 'Order O-82' }] }, 'R8'),
-    decide({ ...common, kind: 'approval', agent: 'ops-bot', action: { name: 'crm.update_contact', args: { id: 'C-R9' } } }, 'C-R9', { choice: 'approve' }),
+    decide({ ...common, kind: 'disambiguation', agent: 'support-agent', confidence: 0.95, question: 'Which order is R8 about?', options: [{ id: 'o1', label: 'Order O-81' }, { id: 'o2', label: 'Order O-82' }] }),
+    decide({ ...common, kind: 'approval', agent: 'ops-bot', action: { name: 'crm.update_contact', args: { id: 'C-R9' } } }, { choice: 'approve' }),
   ]);
   expect(decisions.map((d) => d.outcome)).toEqual(['approved', 'denied', 'denied', 'denied', 'modified', 'corrected', 'answered', 'answered', 'approved']);
 });

@@ -35,8 +35,10 @@ describe('local stack: expiry schedules on an injected clock', () => {
 
   /** Start a request, wait for its emails, and return the instant its expiry schedule fires. */
   async function startAndFindSchedule(orderId: string, fallback: 'deny' | 'escalate') {
-    const { executionArn } = await stack.clients.sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, input: JSON.stringify(request(orderId, fallback)) }));
-    await stack.waitForEmails((e) => (e.body.text ?? '').includes(orderId), 2);
+    const input = request(orderId, fallback);
+    const { executionArn } = await stack.clients.sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, input: JSON.stringify(input) }));
+    const requestId = stack.requestIdOf(executionArn!, input);
+    await stack.waitForReviewEmails(requestId, { count: 2 });
     const listed = await stack.clients.scheduler.send(new ListSchedulesCommand({ GroupName: stack.scheduleGroup }));
     const summaries = listed.Schedules ?? [];
     const details = await Promise.all(summaries.map((s) => stack.clients.scheduler.send(new GetScheduleCommand({ Name: s.Name, GroupName: s.GroupName }))));
@@ -45,7 +47,7 @@ describe('local stack: expiry schedules on an injected clock', () => {
     fired.add(mine!.Name!);
     const parsed = parseExpression(mine!.ScheduleExpression!, mine!.ScheduleExpressionTimezone ?? 'UTC');
     if (parsed?.kind !== 'at') throw new Error(`expected a one-time schedule, got ${mine!.ScheduleExpression}`);
-    return { executionArn: executionArn!, at: parsed.at, name: mine!.Name! };
+    return { executionArn: executionArn!, requestId, at: parsed.at, name: mine!.Name! };
   }
   const fired = new Set<string>();
 
@@ -65,9 +67,9 @@ describe('local stack: expiry schedules on an injected clock', () => {
   });
 
   it('the escalate fallback hands the request to the next tier, whose link decides it', async () => {
-    const { executionArn, at } = await startAndFindSchedule('O-5002', 'escalate');
+    const { executionArn, requestId, at } = await startAndFindSchedule('O-5002', 'escalate');
     await stack.scheduler.advanceTo(at);
-    const [managerEmail] = await stack.waitForEmails((e) => (e.body.text ?? '').includes('O-5002') && e.destination.to.includes('manager@example.com'));
+    const [managerEmail] = await stack.waitForReviewEmails(requestId, { to: 'manager@example.com' });
     expect((await stack.clients.sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('RUNNING');
 
     const link = stack.reviewLinks(managerEmail!)[0]!;

@@ -46,7 +46,7 @@ describe('local stack', () => {
 
   it('approval: StartExecution → email with a signed link → POST approve → SUCCEEDED with the Decision, logged', async () => {
     const executionArn = await start('approve-refund', refund());
-    const [email] = await stack.waitForEmails((e) => e.destination.to.includes('lead@example.com'));
+    const [email] = await stack.waitForReviewEmails(stack.requestIdOf(executionArn, refund()), { to: 'lead@example.com' });
     expect(email!.subject).toContain('refund');
     const [link] = stack.reviewLinks(email!);
     expect(link).toBeDefined();
@@ -71,7 +71,7 @@ describe('local stack', () => {
 
   it('a denial is an outcome: the execution succeeds with the reason', async () => {
     const executionArn = await start('deny-refund', refund({ action: { name: 'refund', args: { order_id: 'O-1000', amount_usd: 20 } } }));
-    const emails = await stack.waitForEmails((e) => (e.body.text ?? '').includes('O-1000'), 2);
+    const emails = await stack.waitForReviewEmails(stack.requestIdOf(executionArn, refund()), { count: 2 });
     const link = stack.reviewLinks(emails.find((e) => e.destination.to.includes('lead2@example.com'))!)[0]!;
     expect((await stack.submit(link, { choice: 'deny', round: '1', reason: 'order already refunded' })).status).toBe(200);
     const done = await stack.waitForExecution(executionArn);
@@ -94,14 +94,15 @@ describe('local stack', () => {
 
   it('a restart keeps the rows and replays a waiting execution without emailing again; the emailed link still works', async () => {
     const executionArn = await start('survives-restart', refund({ action: { name: 'refund', args: { order_id: 'O-7777', amount_usd: 99 } } }));
-    const before = await stack.waitForEmails((e) => (e.body.text ?? '').includes('O-7777'), 2);
+    const requestId = stack.requestIdOf(executionArn, refund());
+    const before = await stack.waitForReviewEmails(requestId, { count: 2 });
     const rowsBefore = (await stack.clients.doc.send(new ScanCommand({ TableName: stack.tables.requests }))).Items!.length;
 
     stack = await stack.restart();
     expect(stack.replayed).toEqual([executionArn]);
     const rowsAfter = (await stack.clients.doc.send(new ScanCommand({ TableName: stack.tables.requests }))).Items!.length;
     expect(rowsAfter).toBe(rowsBefore);
-    const after = (await stack.emails()).filter((e) => (e.body.text ?? '').includes('O-7777'));
+    const after = await stack.reviewEmails(requestId);
     expect(after).toHaveLength(before.length);
 
     const link = stack.reviewLinks(after[0]!)[0]!;

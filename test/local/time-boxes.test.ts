@@ -8,7 +8,6 @@ import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '#local/clock.ts';
-import { deriveRequestId } from '#shared/review/admission.ts';
 import type { Decision } from '#shared/schemas/decision.ts';
 import type { ReviewRequestInput } from '#shared/schemas/review-request.ts';
 import type { LogEvent, StoredRequest } from '#shared/store/model.ts';
@@ -51,13 +50,12 @@ function refund(overrides: Partial<ReviewRequestInput> = {}): ReviewRequestInput
   } as ReviewRequestInput;
 }
 
-async function start(input: ReviewRequestInput): Promise<{ executionArn: string; requestId: string; orderId: string }> {
+async function start(input: ReviewRequestInput): Promise<{ executionArn: string; requestId: string }> {
   const out = await stack.clients.sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, input: JSON.stringify(input) }));
   const executionArn = out.executionArn!;
-  const requestId = deriveRequestId(input as { agent: string; idempotencyKey?: string }, executionArn);
-  const orderId = String((input as unknown as { action: { args: { order_id: string } } }).action.args.order_id);
+  const requestId = stack.requestIdOf(executionArn, input);
   await pending(requestId);
-  return { executionArn, requestId, orderId };
+  return { executionArn, requestId };
 }
 
 async function row(requestId: string): Promise<StoredRequest | undefined> {
@@ -82,9 +80,6 @@ async function events(requestId: string): Promise<LogEvent[]> {
   return (out.Items ?? []) as LogEvent[];
 }
 
-async function emailsAbout(orderId: string) {
-  return (await stack.emails()).filter((e) => (e.body.text ?? '').includes(orderId));
-}
 
 async function decisionOf(executionArn: string): Promise<Decision> {
   const done = await stack.waitForExecution(executionArn);
@@ -94,8 +89,8 @@ async function decisionOf(executionArn: string): Promise<Decision> {
 
 describe('time-boxed decisions on the local stack', () => {
   it('expiry → deny: the execution succeeds with outcome expired and the policy that decided', async () => {
-    const { executionArn, requestId, orderId } = await start(refund());
-    const [email] = await emailsAbout(orderId);
+    const { executionArn, requestId } = await start(refund());
+    const [email] = await stack.reviewEmails(requestId);
     await advanceTo(Date.now() + 30 * MIN);
 
     const decision = await decisionOf(executionArn);
@@ -109,13 +104,13 @@ describe('time-boxed decisions on the local stack', () => {
   });
 
   it('expiry → escalate to tier 2 → tier 2 approves; the tier-1 link now says where it went', async () => {
-    const { executionArn, requestId, orderId } = await start(refund({ fallback: 'escalate' }));
-    const tier1Link = stack.reviewLinks((await emailsAbout(orderId))[0]!)[0]!;
+    const { executionArn, requestId } = await start(refund({ fallback: 'escalate' }));
+    const tier1Link = stack.reviewLinks((await stack.reviewEmails(requestId))[0]!)[0]!;
     await advanceTo(Date.now() + 30 * MIN);
 
     const escalated = await pending(requestId);
     expect(escalated).toMatchObject({ tier: 2, round: 2 });
-    const managerMail = (await emailsAbout(orderId)).find((e) => e.destination.to.includes('manager@example.com'));
+    const managerMail = (await stack.reviewEmails(requestId)).find((e) => e.destination.to.includes('manager@example.com'));
     expect(managerMail).toBeDefined();
     expect(await (await fetch(tier1Link)).text()).toContain('support managers');
     expect((await stack.submit(tier1Link, { choice: 'approve', round: '2' })).status).toBe(403);
@@ -127,8 +122,8 @@ describe('time-boxed decisions on the local stack', () => {
   });
 
   it('a click after the time box ended but before the expiry fired is refused, and the fallback still applies', async () => {
-    const { executionArn, requestId, orderId } = await start(refund());
-    const link = stack.reviewLinks((await emailsAbout(orderId))[0]!)[0]!;
+    const { executionArn, requestId } = await start(refund());
+    const link = stack.reviewLinks((await stack.reviewEmails(requestId))[0]!)[0]!;
     const late = Date.now() + 31 * MIN;
     vi.setSystemTime(late); // the Scheduler has not fired yet
     const post = await stack.submit(link, { choice: 'approve', round: '1' });
@@ -148,11 +143,11 @@ describe('time-boxed decisions on the local stack', () => {
       return (send as (...args: unknown[]) => Promise<unknown>).call(this, command, ...rest);
     } as typeof send);
     try {
-      const { requestId, orderId } = await start(refund({ fallback: 'escalate' }));
+      const { requestId } = await start(refund({ fallback: 'escalate' }));
       await advanceTo(Date.now() + 30 * MIN);
       expect(refusals).toBeGreaterThanOrEqual(2);
       expect(await pending(requestId)).toMatchObject({ tier: 2, round: 2, notifiedRound: 2 });
-      expect((await emailsAbout(orderId)).filter((e) => e.destination.to.includes('manager@example.com'))).toHaveLength(1);
+      expect(await stack.reviewEmails(requestId, { to: 'manager@example.com' })).toHaveLength(1);
       expect(stack.scheduler.deadLetters()).toHaveLength(0);
     } finally {
       spy.mockRestore();
@@ -160,8 +155,8 @@ describe('time-boxed decisions on the local stack', () => {
   });
 
   it('a duplicate or late expiry firing changes nothing', async () => {
-    const { executionArn, requestId, orderId } = await start(refund());
-    const link = stack.reviewLinks((await emailsAbout(orderId))[0]!)[0]!;
+    const { executionArn, requestId } = await start(refund());
+    const link = stack.reviewLinks((await stack.reviewEmails(requestId))[0]!)[0]!;
     expect((await stack.submit(link, { choice: 'deny', round: '1', reason: 'not this week' })).status).toBe(200);
     await decisionOf(executionArn);
     const before = { row: await row(requestId), events: await events(requestId) };
@@ -238,7 +233,7 @@ describe('time-boxed decisions on the local stack', () => {
     expect((await events(open.requestId)).filter((e) => e.event === 'expired')).toHaveLength(1);
 
     const decided = await start(refund());
-    const link = stack.reviewLinks((await emailsAbout(decided.orderId))[0]!)[0]!;
+    const link = stack.reviewLinks((await stack.reviewEmails(decided.requestId))[0]!)[0]!;
     expect((await stack.submit(link, { choice: 'approve', round: '1' })).status).toBe(200);
     expect(await stack.lambda.invoke(expireFn, { action: 'backstop', requestId: decided.requestId })).toMatchObject({ outcome: 'approved' });
   });
@@ -257,22 +252,22 @@ describe('time-boxed decisions on the local stack', () => {
 
   it('hold: created at 22:00, expired at 22:30, re-notified at 09:00 the next working day, then denied', async () => {
     await advanceTo(new Date('2026-11-25T22:00:00Z')); // Wednesday 22:00 London
-    const { executionArn, requestId, orderId } = await start(refund({ fallback: 'hold' }));
-    expect(await emailsAbout(orderId)).toHaveLength(2);
+    const { executionArn, requestId } = await start(refund({ fallback: 'hold' }));
+    expect(await stack.reviewEmails(requestId)).toHaveLength(2);
 
     await advanceTo(new Date('2026-11-25T22:30:00Z'));
     const held = await row(requestId);
     expect(held).toMatchObject({ status: 'PENDING', heldUntil: '2026-11-26T09:00:00.000Z', holdUsed: true, round: 2 });
     expect((await events(requestId)).some((e) => e.event === 'held')).toBe(true);
-    expect(await emailsAbout(orderId)).toHaveLength(2);
+    expect(await stack.reviewEmails(requestId)).toHaveLength(2);
 
     await advanceTo(new Date('2026-11-26T08:59:00Z'));
-    expect(await emailsAbout(orderId)).toHaveLength(2);
+    expect(await stack.reviewEmails(requestId)).toHaveLength(2);
     await advanceTo(new Date('2026-11-26T09:00:00Z'));
     const renotified = await pending(requestId);
     expect(renotified).toMatchObject({ round: 3, tier: 1, expiresAt: '2026-11-26T09:30:00.000Z' });
     expect(renotified.heldUntil).toBeUndefined();
-    expect(await emailsAbout(orderId)).toHaveLength(4);
+    expect(await stack.reviewEmails(requestId)).toHaveLength(4);
     expect((await events(requestId)).some((e) => e.event === 'renotified')).toBe(true);
 
     await advanceTo(new Date('2026-11-26T09:30:00Z'));

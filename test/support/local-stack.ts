@@ -4,7 +4,7 @@
  *
  *   const stack = await startTestStack();
  *   const { executionArn } = await stack.clients.sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, input }));
- *   const [email] = await stack.waitForEmails((e) => e.destination.to.includes('lead@example.com'));
+ *   const [email] = await stack.waitForReviewEmails(stack.requestIdOf(executionArn, input), { to: 'lead@example.com' });
  *   await stack.submit(stack.reviewLinks(email)[0], { choice: 'approve', round: '1' });
  *   const done = await stack.waitForExecution(executionArn);
  *   await stack.stop();
@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import type { Clock } from '#local/clock.ts';
+import { deriveRequestId } from '#shared/review/admission.ts';
 import type { StoredEmail } from '#local/ses.ts';
 import { REPO_ROOT, startLocalStack, type LocalStack, type LocalStackOptions, type Ports } from '#local/stack.ts';
 
@@ -41,6 +42,15 @@ export interface TestStack extends LocalStack {
   waitForEmails(match?: (email: StoredEmail) => boolean, count?: number, timeoutMs?: number): Promise<StoredEmail[]>;
   /** Review links (to the local respond server) in an email's text, in order. */
   reviewLinks(email: StoredEmail): string[];
+  /** The request id the route function gives an execution's request (`input` as started: object or JSON). */
+  requestIdOf(executionArn: string, input: string | { agent: string; idempotencyKey?: string }): string;
+  /**
+   * The emails that link to this request, only those to `to` if given. Emails are told apart by their links'
+   * path, `/r/<requestId>`, never by text that a signature or another id could contain.
+   */
+  reviewEmails(requestId: string, options?: { to?: string }): Promise<StoredEmail[]>;
+  /** Poll the mail viewer until `count` emails (default 1) link to this request, as reviewEmails picks them. */
+  waitForReviewEmails(requestId: string, options?: { to?: string; count?: number; timeoutMs?: number }): Promise<StoredEmail[]>;
   /** POST a reviewer's form to a review link as the page would (same-origin browser request). */
   submit(link: string, fields: Record<string, string>): Promise<Response>;
   /** Stop and start again on the same state directory and ports. */
@@ -90,6 +100,15 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     throw err;
   }
   const linkPrefix = `${stack.endpoints.respond}/r/`;
+  const reviewLinks = (email: StoredEmail) =>
+    [...(email.body.text ?? email.body.html ?? '').matchAll(/https?:\/\/[^\s"'<>]+/g)].map((m) => m[0].replaceAll('&amp;', '&')).filter((u) => u.startsWith(linkPrefix));
+  const isReviewEmail = (email: StoredEmail, requestId: string, to: string | undefined) =>
+    (to === undefined || email.destination.to.includes(to)) && reviewLinks(email).some((link) => new URL(link).pathname === `/r/${encodeURIComponent(requestId)}`);
+  const waitForEmails = (match: (email: StoredEmail) => boolean = () => true, count = 1, timeoutMs = 30_000) =>
+    poll(`${count} matching email(s)`, timeoutMs, async () => {
+      const found = (await stack.emails()).filter(match);
+      return found.length >= count ? found : undefined;
+    });
 
   const testStack: TestStack = {
     ...stack,
@@ -98,12 +117,11 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         const out = await stack.clients.sfn.send(new DescribeExecutionCommand({ executionArn }));
         return out.status === 'RUNNING' ? undefined : out;
       }),
-    waitForEmails: (match = () => true, count = 1, timeoutMs = 30_000) =>
-      poll(`${count} matching email(s)`, timeoutMs, async () => {
-        const found = (await stack.emails()).filter(match);
-        return found.length >= count ? found : undefined;
-      }),
-    reviewLinks: (email) => [...(email.body.text ?? email.body.html ?? '').matchAll(/https?:\/\/[^\s"'<>]+/g)].map((m) => m[0].replaceAll('&amp;', '&')).filter((u) => u.startsWith(linkPrefix)),
+    waitForEmails,
+    reviewLinks,
+    requestIdOf: (executionArn, input) => deriveRequestId(typeof input === 'string' ? (JSON.parse(input) as { agent: string; idempotencyKey?: string }) : input, executionArn),
+    reviewEmails: async (requestId, { to } = {}) => (await stack.emails()).filter((e) => isReviewEmail(e, requestId, to)),
+    waitForReviewEmails: (requestId, { to, count = 1, timeoutMs } = {}) => waitForEmails((e) => isReviewEmail(e, requestId, to), count, timeoutMs),
     submit: (link, fields) =>
       fetch(link, {
         method: 'POST',

@@ -166,7 +166,7 @@ describe('review card', () => {
     const text = textOf(page).replace(/\s+/g, ' ');
     expect(text).toContain('Approval needed');
     expect(text).toContain('customer-support-agent');
-    expect(text).toContain('refund(order_id="O-9421", amount_usd=350)');
+    expect(text).toContain('refund("order_id": "O-9421", "amount_usd": 350)');
     expect(text).toContain('customer reported defective product, attached photos confirm');
     expect(text).toContain('Plan step 3 of 4');
     expect(text).toContain('customer has 6 prior orders, no prior refunds');
@@ -182,14 +182,14 @@ describe('review card', () => {
   it('lists every argument in a table, objects as JSON', () => {
     const page = reviewPage(stored({ ...approval, action: { name: 'crm.update', args: { id: 7, tags: ['vip', 'eu'], active: false, note: null } } }));
     const rows = [...page.matchAll(/<tr><th scope="row"><code>([^<]*)<\/code><\/th><td><pre class="mono">([\s\S]*?)<\/pre><\/td><\/tr>/g)].map((m) => [
-      m[1],
+      decode(m[1] ?? ''),
       decode(m[2] ?? '').replace(/\s+/g, ''),
     ]);
     expect(rows).toEqual([
-      ['id', '7'],
-      ['tags', '["vip","eu"]'],
-      ['active', 'false'],
-      ['note', 'null'],
+      ['"id"', '7'],
+      ['"tags"', '["vip","eu"]'],
+      ['"active"', 'false'],
+      ['"note"', 'null'],
     ]);
   });
 
@@ -373,8 +373,8 @@ describe('status page', () => {
     const d = decision({ outcome: 'modified', proposedArgs: { order_id: 'O-9421', amount_usd: 350 }, approvedArgs: { order_id: 'O-9421', amount_usd: 300 } });
     const text = status(stored(approval, { status: 'DECIDED', decision: d }));
     expect(text).toContain('Approved with changes by lead@example.com');
-    expect(text).toContain('amount_usd: 350 → 300');
-    expect(text).not.toContain('order_id: ');
+    expect(text).toContain('"amount_usd": 350 → 300');
+    expect(text).toContain(' Changes "amount_usd": 350 → 300 Tier ');
   });
 
   it('explains a fallback', () => {
@@ -436,7 +436,7 @@ describe('review email', () => {
     const { subject, html, text } = email(stored(approval));
     expect(subject).toBe('Approval needed: customer-support-agent wants refund (expires 14:30 Europe/London)');
     for (const body of [textOf(html).replace(/\s+/g, ' '), text]) {
-      expect(body).toContain('refund(order_id="O-9421", amount_usd=350)');
+      expect(body).toContain('refund("order_id": "O-9421", "amount_usd": 350)');
       expect(body).toContain('3 of 4');
       expect(body).toContain('financial · irreversible');
       expect(body).toContain('expires in 27 min (14:30 Europe/London)');
@@ -448,7 +448,7 @@ describe('review email', () => {
     expect(text.match(/https?:\/\//g)).toHaveLength(1);
     expect(text.split('\n')).toContain(LINK);
     expect(text.startsWith('[APPROVAL NEEDED]\n')).toBe(true);
-    expect(text).toContain('\nAction: refund(order_id="O-9421", amount_usd=350)\n');
+    expect(text).toContain('\nAction: refund("order_id": "O-9421", "amount_usd": 350)\n');
   });
 
   it.each([
@@ -479,23 +479,170 @@ describe('review email', () => {
     const row = stored({ ...approval, reason: 'looks fine\n\nReview and decide:\nhttps://evil.example/approve' });
     const lines = email(row).text.split('\n');
     expect(lines.filter((l) => l === 'Review and decide:')).toHaveLength(1);
-    expect(lines).toContain('    https://evil.example/approve');
+    expect(lines).toContain('    hxxps://evil[.]example/approve (link, not opened)');
     expect(lines.filter((l) => l.startsWith('https://'))).toEqual([LINK]);
   });
 });
 
 // ---------- hostile input ----------
 
-describe('bidi controls', () => {
-  it('cannot reorder what the reviewer reads, in the page or either email body', () => {
-    // U+202E (right-to-left override) would show "refund 350" as "refund 053".
-    const sneaky = 'customer asked for \u202E053 dnufer\u202C and \u2067isolated\u2069';
-    const row = stored({ ...approval, reason: sneaky, context: sneaky });
+describe('unseen characters', () => {
+  const render = (row: StoredRequest) => {
     const mail = renderReviewEmail({ request: row, group, now: NOW, link: LINK, approver: 'lead@example.com' });
-    for (const out of [reviewPage(row), mail.html, mail.text]) {
-      expect(out).not.toMatch(/[\u202A-\u202E\u2066-\u2069]/);
-      expect(out).toContain('customer asked for \uFFFD053 dnufer\uFFFD and \uFFFDisolated\uFFFD');
+    return { page: reviewPage(row), status: renderStatusPage({ request: row, group, now: NOW }), ...mail };
+  };
+
+  it('bidi controls cannot reorder what the reviewer reads, in the page or either email body', () => {
+    // U+202E (right-to-left override) would show "refund 350" as "refund 053".
+    const sneaky = 'customer asked for \u202E053 dnufer\u202C and \u2067isolated\u2069, \u200Fmarked\u200E \u061Cletter mark';
+    const out = render(stored({ ...approval, reason: sneaky, context: sneaky }));
+    for (const body of [out.page, out.status, out.html, out.text]) {
+      expect(body).not.toMatch(/[\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C]/);
+      expect(body).toContain('customer asked for \uFFFD053 dnufer\uFFFD and \uFFFDisolated\uFFFD, \uFFFDmarked\uFFFD \uFFFDletter mark');
     }
+  });
+
+  it('zero-width characters show, so two argument names or two options cannot read the same', () => {
+    // Each one, and how the card spells it inside a quoted name.
+    const ZERO_WIDTH: [string, string][] = [
+      ['\u200B', '\\u200b'],
+      ['\u200C', '\\u200c'],
+      ['\u200D', '\\u200d'],
+      ['\u2060', '\\u2060'],
+      ['\uFEFF', '\\ufeff'],
+      ['\u180E', '\\u180e'],
+      ['\u00AD', '\\u00ad'],
+      ['\u{E0041}', '\\udb40\\udc41'],
+    ];
+    const args = Object.fromEntries([['amount_usd', 350], ...ZERO_WIDTH.map(([z], i) => [`amount${z}_usd`, 5000 + i])]);
+    const out = render(stored({ ...approval, action: { name: 'refund', args } }));
+    // The page keeps the exact names only in the modify form's field names, which nobody reads.
+    const pageShown = out.page.replace(/ name="arg\.[^"]*"/g, '');
+    for (const body of [pageShown, out.html, out.text]) expect(body).not.toMatch(/[\u200B-\u200D\u2060\uFEFF\u180E\u00AD]|\u{E0041}/u);
+    for (const body of [textOf(out.page), textOf(out.html), out.text]) {
+      expect(body).toContain('"amount_usd": 350');
+      for (const [i, [, spelled]] of ZERO_WIDTH.entries()) expect(body).toContain(`"amount${spelled}_usd": ${5000 + i}`);
+    }
+
+    const question = stored({
+      kind: 'disambiguation',
+      ...base,
+      question: 'Which field holds the refund?',
+      options: [
+        { id: 'o1', label: 'amount_usd' },
+        { id: 'o2', label: 'amount\u200B_usd', detail: 'the\u2060 other' },
+      ],
+    });
+    const mail = render(question);
+    expect(mail.text).toContain('  1. amount_usd\n  2. amount\uFFFD_usd (the\uFFFD other)\n');
+    expect(textOf(mail.html)).toContain('amount\uFFFD_usd');
+    expect(forms(mail.page).map((f) => f.buttonText).slice(0, 2)).toEqual(['amount_usd', 'amount\uFFFD_usd the\uFFFD other']);
+  });
+
+  it('control characters and line separators cannot forge a line or an escape sequence; a draft keeps its line breaks', () => {
+    const ESC = '\u001B';
+    const reason = `fine${ESC}[2J${ESC}[1A\u0007 \u0085\u009Bbold\u2028Review and decide:\u2029https://evil.example/approve\rend`;
+    const body = 'Dear Jane,\r\nyour refund is on its way.\n\n\tRegards\u2028Support';
+    const out = render(stored({ kind: 'verification', ...base, reason, draft: { channel: 'email', body } }));
+    for (const doc of [out.page, out.status, out.html, out.text]) {
+      // Nothing below U+0020 but line breaks and tabs, no C1 control, no separator.
+      // eslint-disable-next-line no-control-regex
+      expect(doc).not.toMatch(/[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u2028\u2029\r]/);
+    }
+    for (const doc of [out.page, out.status, out.html]) expect(doc).toContain('fine\uFFFD[2J\uFFFD[1A\uFFFD \n\uFFFDbold');
+    const lines = out.text.split('\n');
+    expect(lines).toEqual(expect.arrayContaining(['Reason:', '    fine\uFFFD[2J\uFFFD[1A\uFFFD ', '    \uFFFDbold']));
+    // Each line the agent wrote is indented under its label; the only unindented "Review and decide:" is ours.
+    expect(lines.filter((l) => l === 'Review and decide:')).toHaveLength(1);
+    expect(lines).toContain('    Review and decide:');
+    expect(lines).toEqual(expect.arrayContaining(['    Dear Jane,', '    your refund is on its way.', '    ', '    \tRegards', '    Support']));
+    // The page keeps the draft's lines in its pre-wrapped block.
+    expect(decode(out.page)).toContain('Dear Jane,\nyour refund is on its way.\n\n\tRegards\nSupport');
+  });
+
+  it('the subject is one line of visible characters, even from a stored row that skipped validation', () => {
+    const row = stored(approval);
+    const forged = { ...row, request: { ...row.request, agent: 'bot\u202Egnp.exe\r\nBcc: x@evil.example\u001B[0m\u200B', action: { name: 'refund\u2028now', args: {} } } } as StoredRequest;
+    const { subject } = render(forged);
+    expect(subject).toBe('Approval needed: bot\uFFFDgnp.exe Bcc: x@evil.example\uFFFD[0m\uFFFD wants refund now (expires 14:30 Europe/London)');
+  });
+});
+
+describe('arguments in the email', () => {
+  const email = (row: StoredRequest) => renderReviewEmail({ request: row, group, now: NOW, link: LINK, approver: 'lead@example.com' });
+  const long = (c: string) => c.repeat(120);
+
+  it('says how many arguments the Action line leaves out instead of hiding them', () => {
+    const args = { [`${long('a')}_id`]: 'O-1', [`${long('b')}_note`]: 'x', [`${long('c')}_flag`]: true, amount_usd: 5000 };
+    const row = stored({ ...approval, action: { name: 'refund', args } });
+    const { text, html } = email(row);
+    const action = text.split('\n').find((l) => l.startsWith('Action:'));
+    expect(action).toBe(`Action: refund("${long('a')}_id": "O-1", …) and 3 more arguments: open the page`);
+    expect(textOf(html)).toContain('…) and 3 more arguments: open the page');
+    // The page says the same and lists every argument, the one that matters included.
+    const page = textOf(reviewPage(row)).replace(/\s+/g, ' ');
+    expect(page).toContain('…) and 3 more arguments: all are listed below');
+    expect(page).toContain('"amount_usd" 5000');
+  });
+
+  it('says so when not even the first argument fits, and says nothing when all do', () => {
+    const name = `x.${long('n')}`;
+    const row = stored({ ...approval, action: { name, args: { [`${long('k')}_maximum`]: 1, amount_usd: 5000 } } });
+    expect(email(row).text).toContain(`Action: ${name}(…) and 2 more arguments: open the page\n`);
+    expect(email(stored(approval)).text).toContain('\nAction: refund("order_id": "O-9421", "amount_usd": 350)\n');
+  });
+
+  it('quotes argument names, so a look-alike name differs', () => {
+    const args = { amount_usd: 350, '\u0430mount_usd': 5000, 'amount_usd ': 7000 };
+    const { text } = email(stored({ ...approval, action: { name: 'refund', args } }));
+    expect(text).toContain('Action: refund("amount_usd": 350, "\\u0430mount_usd": 5000, "amount_usd ": 7000)\n');
+  });
+
+  it('the modify form posts an argument\'s exact name back, whatever it shows', () => {
+    const args = { amount_usd: 350, 'amount\u200B_usd': 5000 };
+    const page = reviewPage(stored({ ...approval, action: { name: 'refund', args } }));
+    const modify = forms(page).find((f) => f.fields.choice === 'modify')!;
+    expect(Object.keys(modify.fields).filter((k) => k.startsWith('arg.'))).toEqual(['arg.amount_usd', 'arg.amount\u200B_usd']);
+    expect(parseResponseForm(modify.fields)).toMatchObject({ choice: 'modify', args: { amount_usd: '350', 'amount\u200B_usd': '5000' } });
+    expect(textOf(page).replace(/\s+/g, ' ')).toContain('"amount\\u200b_usd" (number)');
+  });
+});
+
+describe('links in agent text', () => {
+  const URLS = 'see https://evil.example/approve?x=1, www.evil.example/a and evil.com/b.';
+  const SHOWN = 'see hxxps://evil[.]example/approve?x=1 (link, not opened), www[.]evil[.]example/a (link, not opened) and evil[.]com/b (link, not opened).';
+  const requests: ReviewRequestInput[] = [
+    { ...approval, reason: URLS, context: URLS, action: { name: 'refund', args: { note: URLS, [URLS]: 1 } } },
+    { kind: 'disambiguation', ...base, reason: URLS, question: URLS, options: [{ id: 'o1', label: URLS, detail: URLS }, { id: 'o2', label: 'no link' }] },
+    { kind: 'verification', ...base, reason: URLS, draft: { channel: 'email', title: URLS, body: URLS, audience: URLS } },
+    { kind: 'escalation', ...base, reason: URLS, task: { summary: URLS, attempts: URLS } },
+    { kind: 'correction', ...base, reason: URLS, output: { id: URLS, content: URLS }, issue: URLS },
+  ];
+
+  for (const input of requests) {
+    it(`${input.kind}: shown defanged and marked in the page and both emails, never as a link`, () => {
+      const row = stored(input);
+      const page = reviewPage(row);
+      const status = renderStatusPage({ request: { ...row, status: 'DECIDED', decision: decision({ outcome: 'denied', reason: URLS, comment: URLS }) }, group, now: NOW });
+      const mail = renderReviewEmail({ request: row, group, now: NOW, link: LINK, approver: 'lead@example.com' });
+      expectInert(page, { formAction: LINK });
+      expectInert(status);
+      expectInert(mail.html, { link: LINK });
+      // The forms hold the exact text (see the next test); everything else is what the reviewer reads.
+      const withoutForms = (doc: string) => doc.replace(/<form\b[\s\S]*?<\/form>/g, '');
+      for (const text of [textOf(withoutForms(page)), textOf(status), textOf(mail.html), mail.text]) {
+        // Every field that held the links shows them defanged (the Action line cuts long values).
+        expect(text.split(SHOWN).length - 1).toBeGreaterThanOrEqual(2);
+        expect(text).not.toMatch(/https:\/\/evil|www\.evil|evil\.com/);
+      }
+      expect(mail.text.match(/https?:\/\/\S+/g)).toEqual([LINK]);
+      expect(mail.subject).not.toContain('evil');
+    });
+  }
+
+  it('stay exact in the fields a reviewer edits and sends back', () => {
+    const page = reviewPage(stored({ kind: 'verification', ...base, draft: { channel: 'email', body: URLS } }));
+    expect(forms(page).find((f) => f.fields.choice === 'modify')?.fields.draftBody).toBe(URLS);
   });
 });
 
@@ -562,7 +709,7 @@ describe('agent- and reviewer-supplied text renders inert', () => {
       for (const t of [...expectedTexts(input), x('notice'), x('approver'), x('tierName'), x('why')]) expect(pageText).toContain(t);
       if (input.kind === 'approval') {
         expect(pageText).toContain(JSON.stringify(x('argval')));
-        expect(pageText).toContain(x('argkey'));
+        expect(pageText).toContain(JSON.stringify(x('argkey')));
         expect(pageText).toContain(JSON.stringify(x('nestedkey')));
         // The modify field carries the raw string back.
         expect(forms(page).find((f) => f.fields.choice === 'modify')?.fields[`arg.${x('argkey')}`]).toBe(x('argval'));

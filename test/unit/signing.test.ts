@@ -169,6 +169,20 @@ describe('verifyLink', () => {
     expect(reason(() => verifyLink(requestId, { ...query, s: alt }, ring1, NOW))).toBe('malformed');
   });
 
+  it('accepts only the canonical spelling of an expiry: digits, no leading zero, sign, space or exponent', () => {
+    const e = String(claims.expiresAt);
+    for (const spelling of [`0${e}`, `00${e}`, `+${e}`, ` ${e}`, `${e} `, `${e}.0`, `${Number(e) / 1000}e3`, `0x${Number(e).toString(16)}`]) {
+      expect(Number(spelling), spelling).toBe(claims.expiresAt);
+      expect(reason(() => verifyLink(requestId, { ...query, e: spelling }, ring1, NOW)), JSON.stringify(spelling)).toBe('malformed');
+    }
+    expect(reason(() => verifyLink(requestId, { ...query, e }, ring1, NOW))).toBe('verified');
+    // Zero itself has one spelling, "0" (and a link that old is expired).
+    const epoch = queryOf(reviewUrl('https://x.test', { ...claims, expiresAt: 0 }, ring1)).query;
+    expect(epoch.e).toBe('0');
+    expect(verifyLink(requestId, epoch, ring1, NOW).expired).toBe(true);
+    expect(reason(() => verifyLink(requestId, { ...epoch, e: '00' }, ring1, NOW))).toBe('malformed');
+  });
+
   it('returns expired: true for an authentic link past its expiry', () => {
     const later = (claims.expiresAt + 1) * 1000;
     expect(verifyLink(requestId, query, ring1, later)).toMatchObject({ expired: true, approver: claims.approver });
