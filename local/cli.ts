@@ -12,6 +12,7 @@ import {
   ListExecutionsCommand,
   SFNClient,
   StartExecutionCommand,
+  StopExecutionCommand,
   type DescribeExecutionCommandOutput,
   type ExecutionStatus,
 } from '@aws-sdk/client-sfn';
@@ -33,6 +34,7 @@ Usage:
   hitl request --agent <name> --action <name> [--args '<json>'] --reason <text> --risk <class> [options]
   hitl request --input <file.json | ->            a whole ReviewRequest (any kind) as JSON
   hitl status <execution-arn>                     status, and the Decision once there is one
+  hitl cancel <execution-arn> [--reason <text>]   stop the execution; its pending request is cancelled
   hitl list [--status RUNNING|SUCCEEDED|FAILED|TIMED_OUT|ABORTED] [--max <n>]
   hitl demo                                       the demo agent's refund request
   hitl env                                        shell exports that point AWS CLIs and SDKs at the local stack
@@ -248,6 +250,21 @@ async function status(values: Values, positionals: string[], io: Io): Promise<nu
   return report(out, values, io);
 }
 
+/**
+ * StopExecution: the execution ends ABORTED and the status-change rule cancels its pending request (its
+ * links then say so and cannot decide). A request already decided keeps its decision.
+ */
+async function cancel(values: Values, positionals: string[], io: Io): Promise<number> {
+  const executionArn = positionals[0];
+  if (!executionArn) throw new UsageError('hitl cancel <execution-arn> [--reason <text>]');
+  const t = target(values);
+  await t.sfn.send(new StopExecutionCommand({ executionArn, error: 'AgentCancelled', cause: values.reason ?? 'cancelled with hitl cancel' }));
+  const out = await t.sfn.send(new DescribeExecutionCommand({ executionArn }));
+  io.err(`${out.status}: the pending request is cancelled (if nobody had decided yet)`);
+  io.out(values.json ? printableJson({ executionArn, status: out.status }) : executionArn);
+  return 0;
+}
+
 async function list(values: Values, io: Io): Promise<number> {
   const t = target(values);
   const max = number(values.max, '--max') ?? 20;
@@ -394,6 +411,8 @@ export async function main(argv: string[], terminal: Io = defaultIo): Promise<nu
         return await request(values, io);
       case 'status':
         return await status(values, rest, io);
+      case 'cancel':
+        return await cancel(values, rest, io);
       case 'list':
         return await list(values, io);
       case 'demo':

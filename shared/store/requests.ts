@@ -3,7 +3,7 @@
  * table row is the single source of truth for "who decided first" and "which round is current".
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Decision } from '../schemas/decision.ts';
 import { REQUESTS } from '../tables.ts';
 import type { RequestStatus, StoredRequest } from './model.ts';
