@@ -4,6 +4,7 @@
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
 import { ENV } from '#shared/env.ts';
@@ -18,6 +19,7 @@ import { ReviewStateMachine } from './constructs/review-state-machine.ts';
 import { ReviewTables } from './constructs/review-tables.ts';
 import { SigningSecret } from './constructs/signing-secret.ts';
 import { SloAlarms } from './constructs/slo-alarms.ts';
+import { acknowledgeWildcardResource } from './nag.ts';
 import { grantSendEmailFrom } from './ses.ts';
 
 /** Lambda allows 4 KB for all of a function's variables together; the config must leave room for the rest. */
@@ -42,6 +44,8 @@ export class HitlStack extends Stack {
   readonly scheduling: ExpiryScheduling;
   readonly signingSecret: SigningSecret;
   readonly alarms: SloAlarms;
+  /** What an agent's role needs (see ReviewStateMachine.grantStartReview). */
+  readonly agentPolicy: iam.ManagedPolicy;
   /** Runs the settle function's cancel on execution status changes. */
   readonly executionEnded: events.Rule;
 
@@ -150,6 +154,17 @@ export class HitlStack extends Stack {
       functions: { Route: route.function, Request: request.function, Respond: respond.function, Expire: expire.function, Monitor: monitor.function, Settle: settle.function },
     });
 
+    // Attach to an agent's role: start reviews, follow and cancel them, nothing else.
+    this.agentPolicy = new iam.ManagedPolicy(this, 'AgentPolicy', {
+      description: 'hitl: start review executions, read their status and Decision, cancel them',
+      statements: this.workflow.agentPolicyStatements(),
+    });
+    acknowledgeWildcardResource(
+      this.agentPolicy,
+      this.workflow.agentPolicyStatements()[1]!.resources[0]!,
+      'Execution ARNs are not known in advance; the wildcard covers only this state machine’s executions, for DescribeExecution and StopExecution.',
+    );
+
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     output('StateMachineArn', this.workflow.stateMachine.stateMachineArn, 'Start a review: StartExecution with a ReviewRequest');
     output('ReviewApiUrl', this.api.url, 'Base URL of the signed review links');
@@ -157,6 +172,7 @@ export class HitlStack extends Stack {
     output('DecisionLogTableName', this.tables.decisionLog.tableName, 'Append-only decision log');
     output('SigningSecretArn', this.signingSecret.secret.secretArn, 'HMAC keys for review links');
     output('ScheduleGroupName', this.scheduling.scheduleGroupName, 'EventBridge Scheduler group of expiry schedules');
+    output('AgentPolicyArn', this.agentPolicy.managedPolicyArn, 'Attach to an agent role: StartExecution, DescribeExecution, StopExecution');
     output('AlarmTopicArn', this.alarms.alarmTopic.topicArn, 'Subscribe operators to hitl alarms');
   }
 }

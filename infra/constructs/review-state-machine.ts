@@ -194,16 +194,22 @@ export class ReviewStateMachine extends Construct {
    * DescribeExecution and StopExecution (cancel) on its executions. Nothing that reads execution history
    * (which holds task tokens) or sends task results.
    */
+  agentPolicyStatements(): iam.PolicyStatement[] {
+    const stack = Stack.of(this);
+    const name = stack.splitArn(this.stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName;
+    const executions = stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${name}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    return [
+      new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [this.stateMachine.stateMachineArn] }),
+      new iam.PolicyStatement({ actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }),
+    ];
+  }
+
+  /** Grant an agent `agentPolicyStatements()`. */
   grantStartReview(grantee: iam.IGrantable): iam.Grant {
-    const executions = Stack.of(this).formatArn({
-      service: 'states',
-      resource: 'execution',
-      resourceName: `${Stack.of(this).splitArn(this.stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName}:*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    const start = iam.Grant.addToPrincipal({ grantee, actions: ['states:StartExecution'], resourceArns: [this.stateMachine.stateMachineArn] });
-    iam.Grant.addToPrincipal({ grantee, actions: ['states:DescribeExecution', 'states:StopExecution'], resourceArns: [executions] });
-    return start;
+    const [start, follow] = this.agentPolicyStatements();
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: start!.actions, resourceArns: start!.resources });
+    iam.Grant.addToPrincipal({ grantee, actions: follow!.actions, resourceArns: follow!.resources });
+    return grant;
   }
 
   /** SendTask* on this state machine, granted on the name-built ARN. */

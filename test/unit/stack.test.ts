@@ -501,3 +501,17 @@ describe('construct props', () => {
     ).toThrow(/backstopTimeout of 34560000s is outside 60s-365 days/);
   });
 });
+
+describe('agent access', () => {
+  it('exports a managed policy that lets an agent start, follow and cancel reviews, and nothing that reads task tokens', () => {
+    const [id] = Object.keys(template.findResources('AWS::IAM::ManagedPolicy'));
+    const doc = (template.toJSON().Resources[id!].Properties as { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } }).PolicyDocument;
+    const actions = doc.Statement.flatMap((s) => list(s.Action)).sort();
+    expect(actions).toEqual(['states:DescribeExecution', 'states:StartExecution', 'states:StopExecution']);
+    expect(JSON.stringify(doc)).not.toMatch(/GetExecutionHistory|SendTask/);
+    const executions = JSON.stringify(doc.Statement.find((s) => list(s.Action).includes('states:StopExecution'))?.Resource);
+    expect(executions).toContain(':execution:');
+    expect(executions).toContain(':*"');
+    template.hasOutput('AgentPolicyArn', { Value: { Ref: id } });
+  });
+});
