@@ -2,7 +2,6 @@
  * The local stack: the synthesized template's functions, tables and state machine on 127.0.0.1. `npm start`,
  * the test helper and the e2e tests all start it through `startLocalStack`.
  */
-import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,6 +16,7 @@ import { systemClock, type Clock } from './clock.ts';
 import { createDynamoServer, ensureTables } from './dynamodb.ts';
 import { closeServer, listen, urlOf } from './http.ts';
 import { writeEndpointsFile, type Endpoints } from './endpoints-file.ts';
+import { ensurePrivateDir } from './json-file.ts';
 import { LocalLambda, type LambdaHandler } from './lambda.ts';
 import { readStackResources, type FunctionResource, type StackResources } from './resources.ts';
 import { createRespondServer } from './respond-server.ts';
@@ -62,6 +62,11 @@ export interface LocalStackOptions {
   retryIntervalMs?: number;
   /** Pause before each Scheduler delivery retry, in ms (tests). */
   scheduleRetryDelayMs?: number;
+  /**
+   * Also wait for the disk (fsync) before acknowledging a change, not only for the OS: what was acknowledged
+   * then survives power loss, not just a killed process. @default false
+   */
+  fsync?: boolean;
   /** CDK context on top of cdk.json's, e.g. `{ hitl: { ...config } }`. */
   context?: Record<string, unknown>;
   /** Where to synthesize; reused while infra/, shared/ and cdk.json are unchanged. @default `<stateDir>/cdk.out` */
@@ -88,6 +93,8 @@ export interface LocalStack {
   tables: { requests: string; decisions: string };
   scheduleGroup: string | undefined;
   signingKeyFile: string;
+  /** Whether acknowledged changes are synced to disk (fsync), not only written. */
+  fsync: boolean;
   /** Environment that points the AWS SDKs and CLIs at this stack. */
   clientEnv: Record<string, string>;
   clients: { sfn: SFNClient; dynamodb: DynamoDBClient; doc: DynamoDBDocumentClient; scheduler: SchedulerClient };
@@ -179,7 +186,8 @@ function tableFromEnv(resources: StackResources, key: string): string {
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? (() => undefined);
   const stateDir = resolve(options.stateDir ?? DEFAULT_STATE_DIR);
-  mkdirSync(stateDir, { recursive: true });
+  ensurePrivateDir(stateDir);
+  const fsync = options.fsync ?? false;
   const wanted = resolvePorts(options.ports);
   const cleanup: (() => Promise<void> | void)[] = [];
   const stopAll = async () => {
@@ -229,6 +237,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       stateMachines: resources.stateMachines.map((sm) => ({ arn: sm.arn, name: sm.name, definition: sm.definition, roleArn: sm.roleArn })),
       lambda,
       executionsDir: join(stateDir, 'executions'),
+      fsync,
       retryIntervalMs: options.retryIntervalMs,
       log,
     });
@@ -238,12 +247,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clock: options.clock ?? systemClock,
       stateFile: join(stateDir, 'schedules.json'),
       deadLetterFile: join(stateDir, 'schedule-dlq.json'),
+      fsync,
       retryDelayMs: options.scheduleRetryDelayMs,
       log,
     });
 
     const signingKeyFile = join(stateDir, 'signing-keys.json');
-    ensureKeyRing(signingKeyFile);
+    ensureKeyRing(signingKeyFile, log);
     const secrets: LocalSecret[] = resources.secrets.map((s) => ({ name: s.name, arn: s.arn, file: signingKeyFile }));
 
     const servers: [keyof Ports, Server, string][] = [
@@ -257,7 +267,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ports[key] = await listen(server, wanted[key], what);
       cleanup.push(() => closeServer(server));
     }
-    const ses: LocalSes = await startSes(wanted.ses, join(stateDir, 'mail.jsonl'));
+    const ses: LocalSes = await startSes(wanted.ses, join(stateDir, 'mail.jsonl'), { fsync, warn: log });
     cleanup.push(async () => {
       ses.stop();
       await closeServer(ses.server);
@@ -371,6 +381,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tables,
       scheduleGroup,
       signingKeyFile,
+      fsync,
       clientEnv,
       clients: { ...clients, doc },
       sfn,
