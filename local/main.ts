@@ -34,6 +34,11 @@ function shown(path: string): string {
   return rel === '' ? '.' : rel.startsWith('..') ? path : rel;
 }
 
+function eventRulesNote(stack: LocalStack): string {
+  const rules = stack.resources.eventRules.length;
+  return `${rules} event rule${rules === 1 ? '' : 's'}; Step Functions status changes on the default bus`;
+}
+
 function banner(stack: LocalStack): string {
   const state = shown(stack.stateDir);
   const e = stack.endpoints;
@@ -44,6 +49,7 @@ function banner(stack: LocalStack): string {
     ['Scheduler', e.scheduler, `schedule group ${stack.scheduleGroup ?? 'default'}`],
     ['DynamoDB', e.dynamodb, `${stack.tables.requests}, ${stack.tables.decisions}`],
     ['Secrets Manager', e.secretsManager, `signing keys in ${shown(stack.signingKeyFile)}`],
+    ['EventBridge', e.events, eventRulesNote(stack)],
   ];
   return [
     '',
@@ -55,7 +61,7 @@ function banner(stack: LocalStack): string {
     `  Ask for a review:  npx hitl request --agent my-agent --action refund --args '{"order_id":"O-1"}' --reason "why" --risk financial --wait`,
     `  awscli:            aws stepfunctions list-executions --endpoint-url ${e.sfn} --state-machine-arn ${stack.stateMachineArn}`,
     '',
-    `Ctrl-C stops everything; tables, executions, schedules and emails are kept for the next start${stack.fsync ? ' (each change synced to disk before it is acknowledged)' : ''}.`,
+    `Ctrl-C stops everything; tables, executions, schedules, emails and events are kept for the next start${stack.fsync ? ' (each change synced to disk before it is acknowledged)' : ''}.`,
     '',
   ].join('\n');
 }

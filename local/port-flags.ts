@@ -8,4 +8,5 @@ export const PORT_FLAGS: Record<keyof Ports, { flag: string; env: string }> = {
   scheduler: { flag: 'port-scheduler', env: 'HITL_PORT_SCHEDULER' },
   dynamodb: { flag: 'port-dynamodb', env: 'HITL_PORT_DYNAMODB' },
   secretsManager: { flag: 'port-secrets', env: 'HITL_PORT_SECRETS' },
+  events: { flag: 'port-events', env: 'HITL_PORT_EVENTS' },
 };

@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const bundles = await bundleSizes(REPO_ROOT);
 
   const stateDir = mkdtempSync(join(tmpdir(), 'hitl-bench-'));
-  const zero = { respond: 0, ses: 0, sfn: 0, scheduler: 0, dynamodb: 0, secretsManager: 0 };
+  const zero = { respond: 0, ses: 0, sfn: 0, scheduler: 0, dynamodb: 0, secretsManager: 0, events: 0 };
   const stack = await startLocalStack({
     stateDir,
     ports: zero,
