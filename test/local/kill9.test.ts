@@ -14,10 +14,10 @@ function sequence(...values: number[]): () => number {
 
 describe('kill -9 of the local stack during a burst of StartExecution', () => {
   it.each([
-    ['early', 0.1],
-    ['late', 0.7],
-  ])('loses no acknowledged execution when killed %s in the burst', async (tag, at) => {
-    const result = await kill9Cycle({ burst: 40, concurrency: 8, random: sequence(at, 0.5), tag, log: (line) => console.log(line) });
+    ['early in the burst', 0.1, false],
+    ['late in the burst, with --fsync', 0.7, true],
+  ])('loses no acknowledged execution when killed %s', async (_, at, fsync) => {
+    const result = await kill9Cycle({ burst: 40, concurrency: 8, fsync, random: sequence(at, 0.5), tag: fsync ? 'late' : 'early', log: (line) => console.log(line) });
     expect(result.acknowledged).toBeGreaterThanOrEqual(result.killedAfterAcks);
     // The kill came during the burst: some calls never got an answer.
     expect(result.unanswered).toBeGreaterThan(0);
