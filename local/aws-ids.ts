@@ -16,6 +16,16 @@ export function executionArn(stateMachineName: string, executionName: string): s
   return `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:${stateMachineName}:${executionName}`;
 }
 
+export function eventBusArn(name: string): string {
+  return `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${name}`;
+}
+
+/** The bus name in an event bus ARN, or the name itself. */
+export function eventBusNameOf(nameOrArn: string): string {
+  const arn = /^arn:aws[a-z-]*:events:[^:]*:[^:]*:event-bus\/(.+)$/.exec(nameOrArn);
+  return arn ? arn[1]! : nameOrArn;
+}
+
 /** The function name in a Lambda ARN (with or without a qualifier), or the name itself. */
 export function functionNameOf(nameOrArn: string): string {
   const arn = /^arn:aws[a-z-]*:lambda:[^:]*:[^:]*:function:([^:]+)(?::[^:]+)?$/.exec(nameOrArn);

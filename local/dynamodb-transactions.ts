@@ -46,6 +46,15 @@ export function callDynalite(listener: RequestListener, operation: string, input
       getHeader(name: string) {
         return headers[name.toLowerCase()];
       },
+      writeHead(code: number, more: Record<string, unknown> = {}) {
+        status = code;
+        for (const [name, value] of Object.entries(more)) headers[name.toLowerCase()] = String(value);
+        return this;
+      },
+      headersSent: false,
+      destroy() {
+        resolve({ status: 500, body: { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'request destroyed' } });
+      },
       set statusCode(code: number) {
         status = code;
       },

@@ -1,21 +1,49 @@
 /** DynamoDB on dynalite, persisted under the state directory, with the template's tables created on start. */
 import { createRequire } from 'node:module';
-import { createServer, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from '@aws-sdk/client-dynamodb';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './aws-ids.ts';
 import { ItemLocks, TransactionJournal, Transactions, WRITE_OPERATIONS, type InnerReply } from './dynamodb-transactions.ts';
-import { readBody } from './http.ts';
+import { readBody, sendJson } from './http.ts';
+import { ensurePrivateDir } from './json-file.ts';
 import type { TableResource } from './resources.ts';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
 
 /**
+ * dynalite throws from inside its request handling on input it cannot walk (an item nested a thousand levels
+ * deep overflows its recursive validation), which would take the whole process down. Such a request is
+ * answered with an error instead: the nesting one DynamoDB itself gives for items nested too deeply.
+ */
+function answerInsteadOfThrowing(server: Server): Server {
+  const handlers = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const emit = req.emit;
+    req.emit = function (this: IncomingMessage, ...args: Parameters<IncomingMessage['emit']>) {
+      try {
+        return emit.apply(this, args);
+      } catch (err) {
+        req.removeAllListeners();
+        if (res.headersSent) res.destroy();
+        else if (err instanceof RangeError) sendJson(res, 400, { __type: 'com.amazon.coral.validate#ValidationException', message: 'Nesting Levels have exceeded supported limits' }, 'application/x-amz-json-1.0');
+        else sendJson(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: (err as Error).message }, 'application/x-amz-json-1.0');
+        return true;
+      }
+    } as IncomingMessage['emit'];
+    for (const handler of handlers) handler(req, res);
+  });
+  return server;
+}
+
+/**
  * dynalite behind a front server that adds TransactWriteItems (see dynamodb-transactions.ts) and runs
  * each write under its items' locks. A journal beside the data undoes a transaction that a kill -9 cut short.
  */
 export function createDynamoServer(path: string | undefined, options: { fsync?: boolean } = {}): Server {
-  const inner = dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  if (path) ensurePrivateDir(path);
+  const inner = answerInsteadOfThrowing(dynalite({ path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }));
   const listener = inner.listeners('request')[0] as RequestListener;
   inner.removeAllListeners('request');
   const journal = new TransactionJournal(path ? `${path}.transactions` : '/dev/null', options.fsync ?? false);

@@ -14,6 +14,7 @@ export interface Endpoints {
   scheduler: string;
   dynamodb: string;
   secretsManager: string;
+  events: string;
 }
 
 export interface EndpointsFile {

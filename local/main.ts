@@ -5,24 +5,19 @@
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runDemoAgent } from './demo-agent.ts';
+import { PORT_FLAGS } from './port-flags.ts';
 import { DEFAULT_PORTS, DEFAULT_STATE_DIR, startLocalStack, type LocalStack, type Ports } from './stack.ts';
-
-const PORT_FLAGS: Record<keyof Ports, { flag: string; env: string }> = {
-  respond: { flag: 'port-respond', env: 'HITL_PORT_RESPOND' },
-  ses: { flag: 'port-ses', env: 'HITL_PORT_SES' },
-  sfn: { flag: 'port-sfn', env: 'HITL_PORT_SFN' },
-  scheduler: { flag: 'port-scheduler', env: 'HITL_PORT_SCHEDULER' },
-  dynamodb: { flag: 'port-dynamodb', env: 'HITL_PORT_DYNAMODB' },
-  secretsManager: { flag: 'port-secrets', env: 'HITL_PORT_SECRETS' },
-};
 
 const HELP = `npm start [-- options]   the hitl local stack on 127.0.0.1, with the demo agent
 
   --state-dir <dir>      state: tables, executions, schedules, emails, keys (env HITL_STATE_DIR, default .hitl)
   --no-demo              do not run the demo agent (env HITL_DEMO=0; \`npm run local\` does this)
+  --fsync                acknowledge changes only once they are on disk, not just written (env HITL_LOCAL_FSYNC=1):
+                         survives power loss as well as a killed process, at a cost in latency
+  --cdk-out <dir>        where to synthesize the CDK app (env HITL_CDK_OUT, default <state-dir>/cdk.out)
   --verbose              log every function invocation and the functions' INFO logs
 ${Object.entries(PORT_FLAGS)
-  .map(([key, p]) => `  --${p.flag} <port>`.padEnd(25) + `env ${p.env}, default ${DEFAULT_PORTS[key as keyof Ports]}`)
+  .map(([key, p]) => `${`  --${p.flag} <port>`.padEnd(24)} env ${p.env}, default ${DEFAULT_PORTS[key as keyof Ports]}`)
   .join('\n')}
 `;
 
@@ -39,6 +34,11 @@ function shown(path: string): string {
   return rel === '' ? '.' : rel.startsWith('..') ? path : rel;
 }
 
+function eventRulesNote(stack: LocalStack): string {
+  const rules = stack.resources.eventRules.length;
+  return `${rules} event rule${rules === 1 ? '' : 's'}; Step Functions status changes on the default bus`;
+}
+
 function banner(stack: LocalStack): string {
   const state = shown(stack.stateDir);
   const e = stack.endpoints;
@@ -49,6 +49,7 @@ function banner(stack: LocalStack): string {
     ['Scheduler', e.scheduler, `schedule group ${stack.scheduleGroup ?? 'default'}`],
     ['DynamoDB', e.dynamodb, `${stack.tables.requests}, ${stack.tables.decisions}`],
     ['Secrets Manager', e.secretsManager, `signing keys in ${shown(stack.signingKeyFile)}`],
+    ['EventBridge', e.events, eventRulesNote(stack)],
   ];
   return [
     '',
@@ -60,7 +61,7 @@ function banner(stack: LocalStack): string {
     `  Ask for a review:  npx hitl request --agent my-agent --action refund --args '{"order_id":"O-1"}' --reason "why" --risk financial --wait`,
     `  awscli:            aws stepfunctions list-executions --endpoint-url ${e.sfn} --state-machine-arn ${stack.stateMachineArn}`,
     '',
-    'Ctrl-C stops everything; tables, executions, schedules and emails are kept for the next start.',
+    `Ctrl-C stops everything; tables, executions, schedules, emails and events are kept for the next start${stack.fsync ? ' (each change synced to disk before it is acknowledged)' : ''}.`,
     '',
   ].join('\n');
 }
@@ -70,6 +71,8 @@ async function main(): Promise<void> {
     options: {
       'state-dir': { type: 'string' },
       'no-demo': { type: 'boolean' },
+      fsync: { type: 'boolean' },
+      'cdk-out': { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       ...Object.fromEntries(Object.values(PORT_FLAGS).map((p) => [p.flag, { type: 'string' as const }])),
@@ -90,6 +93,8 @@ async function main(): Promise<void> {
   log('starting the local stack…');
   const stack = await startLocalStack({
     stateDir: values['state-dir'] ?? process.env.HITL_STATE_DIR ?? DEFAULT_STATE_DIR,
+    cdkOutDir: values['cdk-out'] ?? (process.env.HITL_CDK_OUT || undefined),
+    fsync: values.fsync ?? process.env.HITL_LOCAL_FSYNC === '1',
     ports,
     log,
     logInvocations: values.verbose,

@@ -1,9 +1,9 @@
 /**
  * What the local stack runs, read from the resolved template: the functions and their handlers, the tables,
- * the state machines, secrets, schedule groups and recurring schedules.
+ * the state machines, secrets, schedule groups, recurring schedules, event buses and event rules.
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
-import { stateMachineArn } from './aws-ids.ts';
+import { eventBusNameOf, stateMachineArn } from './aws-ids.ts';
 import type { JsonObject } from './sfn/definition.ts';
 import { HANDLER_METADATA_KEY, TemplateError, type TemplateResolver } from './template.ts';
 
@@ -40,6 +40,30 @@ export interface RecurringSchedule {
   maxRetries?: number;
 }
 
+/** A target of an event rule, as AWS::Events::Rule's Targets describe it. */
+export interface EventTarget {
+  id: string;
+  arn: string;
+  /** Constant JSON text sent instead of the event. */
+  input?: string;
+  /** The part of the event sent, e.g. `$.detail`. */
+  inputPath?: string;
+  inputTransformer?: { pathsMap: Record<string, string>; template: string };
+  retryPolicy?: { maximumRetryAttempts?: number; maximumEventAgeInSeconds?: number };
+  deadLetterArn?: string;
+}
+
+/** An AWS::Events::Rule with an EventPattern (rules with only a ScheduleExpression are recurring schedules). */
+export interface EventRuleResource {
+  logicalId: string;
+  name: string;
+  /** The event bus's name; `default` unless the rule names another. */
+  busName: string;
+  pattern: unknown;
+  enabled: boolean;
+  targets: EventTarget[];
+}
+
 export interface StackResources {
   functions: FunctionResource[];
   tables: TableResource[];
@@ -47,6 +71,9 @@ export interface StackResources {
   secrets: { logicalId: string; name: string; arn: string }[];
   scheduleGroups: string[];
   recurringSchedules: RecurringSchedule[];
+  /** Names of the template's AWS::Events::EventBus resources (the default bus always exists). */
+  eventBuses: string[];
+  eventRules: EventRuleResource[];
 }
 
 function props(resolver: TemplateResolver, logicalId: string): Record<string, unknown> {
@@ -88,6 +115,20 @@ function definitionOf(p: Record<string, unknown>, logicalId: string): JsonObject
   } catch (err) {
     throw new TemplateError(`State machine ${logicalId}: the definition is not JSON after resolving (${(err as Error).message})`);
   }
+}
+
+function eventTarget(t: Record<string, unknown>): EventTarget {
+  const transformer = t.InputTransformer as { InputPathsMap?: Record<string, string>; InputTemplate?: string } | undefined;
+  const retry = t.RetryPolicy as { MaximumRetryAttempts?: number; MaximumEventAgeInSeconds?: number } | undefined;
+  return {
+    id: String(t.Id ?? 'Target0'),
+    arn: String(t.Arn),
+    input: typeof t.Input === 'string' ? t.Input : undefined,
+    inputPath: typeof t.InputPath === 'string' ? t.InputPath : undefined,
+    inputTransformer: transformer?.InputTemplate === undefined ? undefined : { pathsMap: transformer.InputPathsMap ?? {}, template: transformer.InputTemplate },
+    retryPolicy: retry && { maximumRetryAttempts: retry.MaximumRetryAttempts, maximumEventAgeInSeconds: retry.MaximumEventAgeInSeconds },
+    deadLetterArn: (t.DeadLetterConfig as { Arn?: string } | undefined)?.Arn,
+  };
 }
 
 export function readStackResources(resolver: TemplateResolver): StackResources {
@@ -155,5 +196,21 @@ export function readStackResources(resolver: TemplateResolver): StackResources {
     });
   }
 
-  return { functions, tables, stateMachines, secrets, scheduleGroups, recurringSchedules };
+  const eventBuses = resolver.resourcesOfType('AWS::Events::EventBus').map(([logicalId]) => resolver.eventBusName(logicalId));
+  const eventRules = resolver.resourcesOfType('AWS::Events::Rule').flatMap(([logicalId]) => {
+    const p = props(resolver, logicalId);
+    if (p.EventPattern === undefined) return [];
+    return [
+      {
+        logicalId,
+        name: resolver.eventRuleName(logicalId),
+        busName: eventBusNameOf(typeof p.EventBusName === 'string' ? p.EventBusName : 'default'),
+        pattern: p.EventPattern,
+        enabled: p.State !== 'DISABLED',
+        targets: ((p.Targets as Record<string, unknown>[] | undefined) ?? []).map(eventTarget),
+      },
+    ];
+  });
+
+  return { functions, tables, stateMachines, secrets, scheduleGroups, recurringSchedules, eventBuses, eventRules };
 }

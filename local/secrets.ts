@@ -5,10 +5,10 @@
  * it (adding a key, switching `current`) is a key rotation.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readBody, sendJson } from './http.ts';
-import { writeJsonFile } from './json-file.ts';
+import { FILE_MODE, readJsonFile, setAside, writeJsonFile, type Warn } from './json-file.ts';
 
 export interface LocalSecret {
   name: string;
@@ -19,9 +19,26 @@ export interface LocalSecret {
 
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 
-/** A key ring with one 64-character key, the shape the stack's secret is generated with. */
-export function ensureKeyRing(file: string): void {
-  if (existsSync(file)) return;
+function isKeyRing(value: unknown): boolean {
+  const ring = value as Record<string, unknown> | null;
+  return typeof ring?.current === 'string' && typeof ring[ring.current] === 'string';
+}
+
+/**
+ * A key ring with one 64-character key, the shape the stack's secret is generated with. One that cannot be
+ * read is set aside and a new one generated: the stack starts, and links signed with the old keys stop working.
+ */
+export function ensureKeyRing(file: string, warn: Warn): void {
+  if (existsSync(file)) {
+    const ring = readJsonFile<unknown>(file, undefined, warn);
+    if (isKeyRing(ring)) {
+      // A key ring from before files were created private.
+      chmodSync(file, FILE_MODE);
+      return;
+    }
+    if (ring !== undefined) warn(`${file} is not a key ring ({"current":"k1","k1":"…"}); set aside as ${setAside(file)}`);
+    warn('generated a new signing key: review links in emails sent before no longer verify');
+  }
   const key = randomBytes(48).toString('base64url').slice(0, 64);
   writeJsonFile(file, { current: 'k1', k1: key });
 }

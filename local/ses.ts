@@ -1,11 +1,12 @@
 /**
  * SES on aws-ses-v2-local, in this process: its web page is the mail viewer. Its store lives in memory, so
- * the stack saves the emails to the state directory and loads them back on start: links in the inbox
- * survive a restart, as they would in a real mailbox.
+ * the stack appends each email to the state directory's mail file as it is stored, before SES answers, and
+ * loads them back on start: links in the inbox survive a restart, as they would in a real mailbox.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
+import type { Warn } from './json-file.ts';
+import { Journal } from './journal.ts';
 import { LOCAL_HOST } from './http.ts';
 
 const require = createRequire(import.meta.url);
@@ -29,41 +30,61 @@ interface SesStore {
 const startServer = (require('aws-ses-v2-local') as { default: (config: { host: string; port: number }) => Promise<Server> }).default;
 const store = require('aws-ses-v2-local/dist/store.js') as SesStore;
 
+/** The SES handlers call the store through its exports; these put the mail file in their path. */
+const saveInMemory = store.saveEmail;
+const clearInMemory = store.clearStore;
+let mailJournal: Journal<StoredEmail> | undefined;
+store.saveEmail = (email) => {
+  mailJournal?.append(email);
+  saveInMemory(email);
+};
+store.clearStore = () => {
+  clearInMemory();
+  mailJournal?.rewrite([]);
+};
+
 export interface LocalSes {
   server: Server;
-  /** Write the emails to the mail file now (also done shortly after each new email). */
-  save(): void;
   stop(): void;
+}
+
+export interface SesOptions {
+  /** Wait for the disk (fsync) before SES answers, not only for the OS. */
+  fsync?: boolean;
+  warn?: Warn;
 }
 
 /**
  * Start the SES server on 127.0.0.1. The store is shared by the whole process, so it is replaced with this
  * state directory's saved emails: one local stack per process at a time.
  */
-export async function startSes(port: number, mailFile: string | undefined): Promise<LocalSes> {
-  store.clearStore();
-  if (mailFile && existsSync(mailFile)) {
-    for (const line of readFileSync(mailFile, 'utf8').split('\n')) if (line.trim()) store.saveEmail(JSON.parse(line) as StoredEmail);
-  }
+export async function startSes(port: number, mailFile: string | undefined, options: SesOptions = {}): Promise<LocalSes> {
+  mailJournal?.close();
+  mailJournal = undefined;
+  clearInMemory();
+  const journal = mailFile ? new Journal<StoredEmail>(mailFile, { fsync: options.fsync, warn: options.warn ?? (() => undefined) }) : undefined;
+  for (const email of journal?.read() ?? []) saveInMemory(email);
+  mailJournal = journal;
   const server = await startServer({ host: LOCAL_HOST, port });
-  let saved = store.getStoreReadonly().emails.length;
-  // Emails only ever arrive (appended) or are all cleared (the viewer's clear button: rewritten).
-  const save = () => {
-    const emails = store.getStoreReadonly().emails;
-    if (!mailFile || emails.length === saved) return;
-    const lines = (list: readonly StoredEmail[]) => list.map((e) => `${JSON.stringify(e)}\n`).join('');
-    if (emails.length > saved) appendFileSync(mailFile, lines(emails.slice(saved)));
-    else writeFileSync(mailFile, lines(emails));
-    saved = emails.length;
-  };
-  const timer = setInterval(save, 250);
-  timer.unref();
+  if (journal && options.fsync) {
+    // The SES handlers answer right after storing; with fsync the answer waits until the email is on disk.
+    server.prependListener('request', (_req, res: ServerResponse) => {
+      const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+      res.end = ((...args: unknown[]) => {
+        if (!journal.pending) return end(...args);
+        journal.durable().then(
+          () => end(...args),
+          () => res.destroy(),
+        );
+        return res;
+      }) as typeof res.end;
+    });
+  }
   return {
     server,
-    save,
     stop: () => {
-      clearInterval(timer);
-      save();
+      if (mailJournal === journal) mailJournal = undefined;
+      journal?.close();
     },
   };
 }

@@ -2,11 +2,11 @@
  * The local stack: the synthesized template's functions, tables and state machine on 127.0.0.1. `npm start`,
  * the test helper and the e2e tests all start it through `startLocalStack`.
  */
-import { mkdirSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -15,8 +15,11 @@ import { ENV } from '#shared/env.ts';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, functionArn, functionNameOf } from './aws-ids.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { createDynamoServer, ensureTables } from './dynamodb.ts';
+import { EventBus } from './events/bus.ts';
+import { createEventsServer } from './events/server.ts';
 import { closeServer, listen, urlOf } from './http.ts';
 import { writeEndpointsFile, type Endpoints } from './endpoints-file.ts';
+import { ensurePrivateDir } from './json-file.ts';
 import { LocalLambda, type LambdaHandler } from './lambda.ts';
 import { readStackResources, type FunctionResource, type StackResources } from './resources.ts';
 import { createRespondServer } from './respond-server.ts';
@@ -26,8 +29,9 @@ import { createSecretsServer, ensureKeyRing, type LocalSecret } from './secrets.
 import { startSes, type LocalSes, type StoredEmail } from './ses.ts';
 import { SfnEngine } from './sfn/engine.ts';
 import { createSfnServer } from './sfn/server.ts';
+import { statusChangeEvent } from './sfn/status-events.ts';
 import { synthesize } from './synth.ts';
-import { TemplateResolver } from './template.ts';
+import { TemplateResolver, type Template } from './template.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_STATE_DIR = join(REPO_ROOT, '.hitl');
@@ -41,13 +45,15 @@ export interface Ports {
   scheduler: number;
   dynamodb: number;
   secretsManager: number;
+  /** EventBridge (PutEvents and friends). */
+  events: number;
 }
 
 /**
  * Fixed defaults, so links in emails and `.hitl/local.json` stay the same across restarts: the usual ports of
  * aws-ses-v2-local, Step Functions Local and DynamoDB Local where they have one.
  */
-export const DEFAULT_PORTS: Ports = { respond: 8787, ses: 8005, sfn: 8083, scheduler: 8084, dynamodb: 8000, secretsManager: 8085 };
+export const DEFAULT_PORTS: Ports = { respond: 8787, ses: 8005, sfn: 8083, scheduler: 8084, dynamodb: 8000, secretsManager: 8085, events: 8086 };
 
 export type { Endpoints } from './endpoints-file.ts';
 
@@ -62,6 +68,15 @@ export interface LocalStackOptions {
   retryIntervalMs?: number;
   /** Pause before each Scheduler delivery retry, in ms (tests). */
   scheduleRetryDelayMs?: number;
+  /** Pause before each event bus delivery retry, in ms (tests). */
+  eventRetryDelayMs?: number;
+  /**
+   * Also wait for the disk (fsync) before acknowledging a change, not only for the OS: what was acknowledged
+   * then survives power loss, not just a killed process. @default false
+   */
+  fsync?: boolean;
+  /** Change the synthesized template before it is resolved, e.g. add a resource the CDK app does not have yet (tests). */
+  amendTemplate?: (template: Template) => void;
   /** CDK context on top of cdk.json's, e.g. `{ hitl: { ...config } }`. */
   context?: Record<string, unknown>;
   /** Where to synthesize; reused while infra/, shared/ and cdk.json are unchanged. @default `<stateDir>/cdk.out` */
@@ -88,11 +103,14 @@ export interface LocalStack {
   tables: { requests: string; decisions: string };
   scheduleGroup: string | undefined;
   signingKeyFile: string;
+  /** Whether acknowledged changes are synced to disk (fsync), not only written. */
+  fsync: boolean;
   /** Environment that points the AWS SDKs and CLIs at this stack. */
   clientEnv: Record<string, string>;
-  clients: { sfn: SFNClient; dynamodb: DynamoDBClient; doc: DynamoDBDocumentClient; scheduler: SchedulerClient };
+  clients: { sfn: SFNClient; dynamodb: DynamoDBClient; doc: DynamoDBDocumentClient; scheduler: SchedulerClient; events: EventBridgeClient };
   sfn: SfnEngine;
   scheduler: SchedulerEngine;
+  events: EventBus;
   lambda: LocalLambda;
   resources: StackResources;
   /** Executions a restart replayed. */
@@ -130,6 +148,7 @@ function endpointEnv(endpoints: Endpoints): Record<string, string> {
     AWS_ENDPOINT_URL_SFN: endpoints.sfn,
     AWS_ENDPOINT_URL_SCHEDULER: endpoints.scheduler,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoints.secretsManager,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: endpoints.events,
   };
 }
 
@@ -179,7 +198,8 @@ function tableFromEnv(resources: StackResources, key: string): string {
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? (() => undefined);
   const stateDir = resolve(options.stateDir ?? DEFAULT_STATE_DIR);
-  mkdirSync(stateDir, { recursive: true });
+  ensurePrivateDir(stateDir);
+  const fsync = options.fsync ?? false;
   const wanted = resolvePorts(options.ports);
   const cleanup: (() => Promise<void> | void)[] = [];
   const stopAll = async () => {
@@ -204,7 +224,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanup.push(() => closeServer(respondServer));
     const respondUrl = urlOf(respondPort);
 
-    const resolver = new TemplateResolver(synth.template, { stackName: synth.stackName, respondUrl });
+    const template = structuredClone(synth.template);
+    options.amendTemplate?.(template);
+    const resolver = new TemplateResolver(template, { stackName: synth.stackName, respondUrl });
     const resources = readStackResources(resolver);
     const stateMachine = resources.stateMachines[0];
     if (!stateMachine) throw new Error(`The synthesized stack ${synth.stackName} has no state machine`);
@@ -225,10 +247,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     );
 
+    const events = new EventBus({
+      rules: resources.eventRules,
+      buses: resources.eventBuses,
+      lambda,
+      journalFile: join(stateDir, 'events.jsonl'),
+      deadLetterFile: join(stateDir, 'event-dlq.jsonl'),
+      fsync,
+      retryDelayMs: options.eventRetryDelayMs,
+      log,
+    });
     const sfn = new SfnEngine({
       stateMachines: resources.stateMachines.map((sm) => ({ arn: sm.arn, name: sm.name, definition: sm.definition, roleArn: sm.roleArn })),
       lambda,
       executionsDir: join(stateDir, 'executions'),
+      fsync,
+      statusEvents: { announce: (record, status) => events.putServiceEvent(statusChangeEvent(record, status)), durable: () => events.durable() },
       retryIntervalMs: options.retryIntervalMs,
       log,
     });
@@ -238,26 +272,28 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clock: options.clock ?? systemClock,
       stateFile: join(stateDir, 'schedules.json'),
       deadLetterFile: join(stateDir, 'schedule-dlq.json'),
+      fsync,
       retryDelayMs: options.scheduleRetryDelayMs,
       log,
     });
 
     const signingKeyFile = join(stateDir, 'signing-keys.json');
-    ensureKeyRing(signingKeyFile);
+    ensureKeyRing(signingKeyFile, log);
     const secrets: LocalSecret[] = resources.secrets.map((s) => ({ name: s.name, arn: s.arn, file: signingKeyFile }));
 
     const servers: [keyof Ports, Server, string][] = [
       ['sfn', createSfnServer(sfn), 'Step Functions API'],
       ['scheduler', createSchedulerServer(scheduler), 'Scheduler API'],
       ['secretsManager', createSecretsServer(secrets), 'Secrets Manager'],
-      ['dynamodb', createDynamoServer(join(stateDir, 'dynamodb')), 'DynamoDB (dynalite)'],
+      ['dynamodb', createDynamoServer(join(stateDir, 'dynamodb'), { fsync }), 'DynamoDB (dynalite)'],
+      ['events', createEventsServer(events), 'EventBridge API'],
     ];
     const ports: Ports = { ...wanted, respond: respondPort };
     for (const [key, server, what] of servers) {
       ports[key] = await listen(server, wanted[key], what);
       cleanup.push(() => closeServer(server));
     }
-    const ses: LocalSes = await startSes(wanted.ses, join(stateDir, 'mail.jsonl'));
+    const ses: LocalSes = await startSes(wanted.ses, join(stateDir, 'mail.jsonl'), { fsync, warn: log });
     cleanup.push(async () => {
       ses.stop();
       await closeServer(ses.server);
@@ -273,6 +309,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       scheduler: urlOf(ports.scheduler),
       dynamodb: urlOf(ports.dynamodb),
       secretsManager: urlOf(ports.secretsManager),
+      events: urlOf(ports.events),
     };
     const clientEnv: Record<string, string> = {
       AWS_REGION: LOCAL_REGION,
@@ -296,6 +333,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     await ensureTables(endpoints.dynamodb, resources.tables, log);
     await lambda.load();
+    events.start();
     // Handlers that read a variable only when first invoked find it too (values of the last function win).
     for (const vars of own.values()) Object.assign(process.env, vars, options.env);
 
@@ -325,6 +363,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sfn: new SFNClient({ endpoint: endpoints.sfn, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
       dynamodb: new DynamoDBClient({ endpoint: endpoints.dynamodb, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
       scheduler: new SchedulerClient({ endpoint: endpoints.scheduler, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+      events: new EventBridgeClient({ endpoint: endpoints.events, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
     };
     const doc = DynamoDBDocumentClient.from(clients.dynamodb, { marshallOptions: { removeUndefinedValues: true } });
     cleanup.push(() => {
@@ -336,6 +375,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await closeServer(respondServer);
       await scheduler.shutdown();
       await sfn.shutdown();
+      await events.shutdown();
       await lambda.idle(5000);
     });
 
@@ -371,10 +411,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tables,
       scheduleGroup,
       signingKeyFile,
+      fsync,
       clientEnv,
       clients: { ...clients, doc },
       sfn,
       scheduler,
+      events,
       lambda,
       resources,
       replayed,

@@ -4,7 +4,7 @@
  * respond server, and so on. The stack's own wiring (state machine definition, environment variables) is
  * then used as synthesized.
  */
-import { LOCAL_ACCOUNT, LOCAL_REGION, functionArn, stateMachineArn } from './aws-ids.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION, eventBusArn, functionArn, stateMachineArn } from './aws-ids.ts';
 
 export type Template = {
   Resources: Record<string, Resource>;
@@ -75,6 +75,14 @@ export class TemplateResolver {
     return `arn:aws:secretsmanager:${LOCAL_REGION}:${LOCAL_ACCOUNT}:secret:${this.secretName(logicalId)}-000000`;
   }
 
+  eventBusName(logicalId: string): string {
+    return this.namedOr(logicalId, 'Name');
+  }
+
+  eventRuleName(logicalId: string): string {
+    return this.namedOr(logicalId, 'Name');
+  }
+
   private queueName(logicalId: string): string {
     const explicit = this.template.Resources[logicalId]?.Properties?.QueueName;
     return typeof explicit === 'string' ? explicit : `${this.stackName}-${logicalId}`;
@@ -125,6 +133,10 @@ export class TemplateResolver {
         return `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${this.namedOr(name, 'TopicName')}`;
       case 'AWS::ApiGatewayV2::Api':
         return name.toLowerCase();
+      case 'AWS::Events::EventBus':
+        return this.eventBusName(name);
+      case 'AWS::Events::Rule':
+        return this.eventRuleName(name);
       default:
         return name;
     }
@@ -155,6 +167,12 @@ export class TemplateResolver {
         return this.respondUrl;
       case 'AWS::Lambda::Url.FunctionUrl':
         return `${this.respondUrl}/`;
+      case 'AWS::Events::EventBus.Arn':
+        return eventBusArn(this.eventBusName(logicalId));
+      case 'AWS::Events::EventBus.Name':
+        return this.eventBusName(logicalId);
+      case 'AWS::Events::Rule.Arn':
+        return `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:rule/${this.eventRuleName(logicalId)}`;
       case 'AWS::Logs::LogGroup.Arn':
         return `arn:aws:logs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:log-group:${logicalId}:*`;
       default:

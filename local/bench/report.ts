@@ -7,7 +7,7 @@ import type { CreateResult, DecideResult, FloorResult } from './throughput.ts';
 export interface BenchReport {
   at: string;
   machine: { cpus: number; cpuModel: string; node: string; platform: string; /** 1-minute load average when the run started. */ loadAtStart: number };
-  settings: { pending: number; floor: number; concurrency: number };
+  settings: { pending: number; floor: number; concurrency: number; fsync: boolean };
   bundles: BundleSize[];
   approval: ApprovalCount;
   /** GetSecretValue calls while the bulk requests were created and decided. */
@@ -32,7 +32,7 @@ const num = (n: number) => (Number.isInteger(n) ? String(n) : n < 0.01 ? n.toExp
 export function printReport(r: BenchReport): void {
   const out: string[] = [];
   out.push(`hitl benchmark, ${r.at}: ${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}, ${r.machine.platform}, load ${r.machine.loadAtStart.toFixed(2)} at start`);
-  out.push(`settings: ${r.settings.pending} pending, ${r.settings.floor} at the floor, concurrency ${r.settings.concurrency}`, '');
+  out.push(`settings: ${r.settings.pending} pending, ${r.settings.floor} at the floor, concurrency ${r.settings.concurrency}${r.settings.fsync ? ', fsync' : ''}`, '');
 
   out.push('Throughput (local stack)');
   out.push(

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: figures for docs/benchmarks.md, measured on the local stack in a temporary directory.
  *
- *   npm run bench -- --pending 1000 --floor 200 --concurrency 8 --json bench.json
+ *   npm run bench -- --pending 1000 --floor 200 --concurrency 8 [--fsync] --json bench.json
  *
  * 1. Handler bundle sizes (esbuild, as the stack bundles them).
  * 2. One approval with every AWS call counted, turned into USD per 1,000 approvals.
@@ -20,7 +20,7 @@ import { printReport, type BenchReport } from './report.ts';
 import { SdkCallRecorder } from './sdk-calls.ts';
 import { createPending, decideAtFloor, decideOverHttp } from './throughput.ts';
 
-const USAGE = 'Usage: npm run bench -- [--pending 1000] [--floor 200] [--concurrency 8] [--json <file>]';
+const USAGE = 'Usage: npm run bench -- [--pending 1000] [--floor 200] [--concurrency 8] [--fsync] [--json <file>]';
 
 function positive(name: string, text: string): number {
   const n = Number(text);
@@ -34,6 +34,7 @@ async function main(): Promise<void> {
       pending: { type: 'string', default: '1000' },
       floor: { type: 'string', default: '200' },
       concurrency: { type: 'string', default: '8' },
+      fsync: { type: 'boolean', default: false },
       json: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -53,10 +54,11 @@ async function main(): Promise<void> {
   const bundles = await bundleSizes(REPO_ROOT);
 
   const stateDir = mkdtempSync(join(tmpdir(), 'hitl-bench-'));
-  const zero = { respond: 0, ses: 0, sfn: 0, scheduler: 0, dynamodb: 0, secretsManager: 0 };
+  const zero = { respond: 0, ses: 0, sfn: 0, scheduler: 0, dynamodb: 0, secretsManager: 0, events: 0 };
   const stack = await startLocalStack({
     stateDir,
     ports: zero,
+    fsync: values.fsync,
     cdkOutDir: join(REPO_ROOT, 'node_modules', '.cache', 'hitl-local', 'cdk.out-bench'),
     functionLogLevel: 'ERROR',
     // Every finished execution is logged; only the unusual is worth showing here.
@@ -84,7 +86,7 @@ async function main(): Promise<void> {
     const report: BenchReport = {
       at: new Date().toISOString(),
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown', node: process.version, platform: `${process.platform} ${process.arch}`, loadAtStart },
-      settings: { pending, floor, concurrency },
+      settings: { pending, floor, concurrency, fsync: values.fsync },
       bundles,
       approval,
       secretReads,

@@ -6,11 +6,14 @@ import { REQUESTS } from '#shared/tables.ts';
 import { DEMO_REQUEST } from '../demo-agent.ts';
 import type { LocalStack } from '../stack.ts';
 
+/** What the workload needs of a stack, whether it runs in this process or in a child process (local/trials). */
+export type StackHandle = Pick<LocalStack, 'stateMachineArn' | 'tables' | 'endpoints' | 'emails'> & { clients: Pick<LocalStack['clients'], 'sfn' | 'doc'> };
+
 const REVIEWER_GROUP = DEMO_REQUEST.reviewerGroup;
 /** The tier-1 reviewer whose links the benchmark follows. */
 export const REVIEWER = 'lead@example.com';
 
-export async function startRefund(stack: LocalStack, name: string): Promise<string> {
+export async function startRefund(stack: StackHandle, name: string): Promise<string> {
   const out = await stack.clients.sfn.send(
     new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, name, input: JSON.stringify(DEMO_REQUEST) }),
   );
@@ -19,7 +22,7 @@ export async function startRefund(stack: LocalStack, name: string): Promise<stri
 }
 
 /** Pending rows whose reviewers have been emailed (the request is fully open), oldest first. */
-export async function openRequests(stack: LocalStack): Promise<StoredRequest[]> {
+export async function openRequests(stack: StackHandle): Promise<StoredRequest[]> {
   const { name, partitionKey } = REQUESTS.pendingIndex;
   const rows: StoredRequest[] = [];
   let start: Record<string, unknown> | undefined;
@@ -42,7 +45,7 @@ export async function openRequests(stack: LocalStack): Promise<StoredRequest[]> 
 }
 
 /** requestId → the reviewer's signed link, read from the emails in the mail viewer. */
-export async function reviewLinks(stack: LocalStack, reviewer: string = REVIEWER): Promise<Map<string, string>> {
+export async function reviewLinks(stack: StackHandle, reviewer: string = REVIEWER): Promise<Map<string, string>> {
   const prefix = `${stack.endpoints.respond}/r/`;
   const links = new Map<string, string>();
   for (const email of await stack.emails()) {

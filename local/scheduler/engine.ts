@@ -2,12 +2,14 @@
  * Local EventBridge Scheduler: keeps schedules, fires each at its time by invoking the target function in
  * process with the schedule's Input, retries a failed delivery per the RetryPolicy, and records what it could
  * not deliver in a dead-letter file. Time comes from an injectable clock so tests can move it forward.
+ * Created, updated and deleted schedules are on disk before the API answers (see store.ts).
  */
 import { LOCAL_ACCOUNT, LOCAL_REGION } from '../aws-ids.ts';
 import { systemClock, type Clock } from '../clock.ts';
-import { JsonSnapshotFile, readJsonFile, writeJsonFile } from '../json-file.ts';
+import { readJsonFile, writeJsonFile, type Warn } from '../json-file.ts';
 import { LambdaInvocationError, type LocalLambda } from '../lambda.ts';
 import { isTimeZone, parseExpression, type ParsedExpression } from './expression.ts';
+import { ScheduleStore, scheduleKey as keyOf, type StoredSchedule } from './store.ts';
 
 export type SchedulerErrorType = 'ValidationException' | 'ResourceNotFoundException' | 'ConflictException' | 'InternalServerException';
 
@@ -104,19 +106,17 @@ interface Delivery {
   running: boolean;
 }
 
-interface PersistedSchedules {
-  version: 1;
-  schedules: (Schedule & { nextFireAt?: number })[];
-}
-
 export interface SchedulerEngineOptions {
   lambda: Pick<LocalLambda, 'invoke'>;
   groups: readonly string[];
   clock?: Clock;
   /** Fire due schedules from timers; default true with the system clock, false with a manual one (tests call `advance*`). */
   autoRun?: boolean;
+  /** `schedules.json`; the changes since it was last written go to `schedules.jsonl` beside it. */
   stateFile?: string;
   deadLetterFile?: string;
+  /** Wait for the disk (fsync) before acknowledging, not only for the OS. */
+  fsync?: boolean;
   /** Pause before each delivery retry, in ms; default backs off 1 s, 2 s, 4 s … up to 60 s. */
   retryDelayMs?: number;
   log?: (line: string) => void;
@@ -124,10 +124,6 @@ export interface SchedulerEngineOptions {
 
 const NAME = /^[0-9a-zA-Z-_.]{1,64}$/;
 const MAX_TIMER_MS = 60_000;
-
-function keyOf(group: string, name: string): string {
-  return `${group}/${name}`;
-}
 
 function scheduleArn(group: string, name: string): string {
   return `arn:aws:scheduler:${LOCAL_REGION}:${LOCAL_ACCOUNT}:schedule/${group}/${name}`;
@@ -142,7 +138,7 @@ export class SchedulerEngine {
   private readonly schedules = new Map<string, ScheduleState>();
   private readonly deliveries: Delivery[] = [];
   private readonly groups: Set<string>;
-  private readonly file: JsonSnapshotFile;
+  private readonly store: ScheduleStore;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private rerun = false;
@@ -152,14 +148,10 @@ export class SchedulerEngine {
   constructor(private readonly options: SchedulerEngineOptions) {
     this.clock = options.clock ?? systemClock;
     this.groups = new Set(['default', ...options.groups]);
-    this.file = new JsonSnapshotFile(options.stateFile, 200, (): PersistedSchedules => ({
-      version: 1,
-      // A delivery still in progress is not done: after a restart its schedule fires again (at least once).
-      schedules: [...this.schedules.values()]
-        .filter((s) => !s.fromTemplate)
-        .map((s) => ({ ...s.schedule, nextFireAt: this.deliveries.find((d) => d.schedule === s.schedule)?.firstAttemptAt ?? s.nextFireAt })),
-    }));
-    this.deadLetterList = options.deadLetterFile ? readJsonFile<DeadLetter[]>(options.deadLetterFile, []) : [];
+    const warn: Warn = options.log ?? (() => undefined);
+    this.store = new ScheduleStore(options.stateFile, { fsync: options.fsync, warn });
+    const letters = options.deadLetterFile ? readJsonFile<DeadLetter[]>(options.deadLetterFile, [], warn) : [];
+    this.deadLetterList = Array.isArray(letters) ? letters : [];
   }
 
   // ---- API operations --------------------------------------------------------------------------------
@@ -185,8 +177,10 @@ export class SchedulerEngine {
 
   deleteSchedule(name: string | undefined, group: string | undefined): void {
     const state = this.stateOf(name, group);
-    this.schedules.delete(keyOf(state.schedule.GroupName, state.schedule.Name));
-    this.file.touch();
+    const key = keyOf(state.schedule.GroupName, state.schedule.Name);
+    this.schedules.delete(key);
+    this.store.delete(key);
+    this.foldIfDue();
     this.arm();
   }
 
@@ -255,7 +249,6 @@ export class SchedulerEngine {
         const due = this.deliveries.filter((d) => !d.running && d.dueAt <= now);
         if (due.length === 0) break;
         await Promise.all(due.map((d) => this.deliver(d)));
-        this.file.touch();
       } while (!this.stopped);
     })().finally(() => {
       this.running = undefined;
@@ -284,16 +277,19 @@ export class SchedulerEngine {
 
   /** Load persisted schedules (an overdue one fires at once) and start the timers. */
   resume(): void {
-    if (this.options.stateFile) {
-      const state = readJsonFile<PersistedSchedules>(this.options.stateFile, { version: 1, schedules: [] });
-      for (const { nextFireAt, ...schedule } of state.schedules) {
-        const parsed = parseExpression(schedule.ScheduleExpression, schedule.ScheduleExpressionTimezone);
-        if (!parsed) continue;
-        this.groups.add(schedule.GroupName);
-        this.schedules.set(keyOf(schedule.GroupName, schedule.Name), { schedule, parsed, nextFireAt });
-      }
+    for (const { nextFireAt, ...schedule } of this.store.load()) {
+      const parsed = parseExpression(schedule.ScheduleExpression, schedule.ScheduleExpressionTimezone);
+      if (!parsed) continue;
+      this.groups.add(schedule.GroupName);
+      this.schedules.set(keyOf(schedule.GroupName, schedule.Name), { schedule, parsed, nextFireAt });
     }
+    this.store.fold(this.stored());
     this.arm();
+  }
+
+  /** Resolves once every change acknowledged so far is on disk; only waits when fsync is on. */
+  durable(): Promise<void> {
+    return this.store.durable();
   }
 
   async shutdown(): Promise<void> {
@@ -301,7 +297,7 @@ export class SchedulerEngine {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await Promise.race([this.running, new Promise((r) => setTimeout(r, 5000).unref())]);
-    this.file.flush();
+    this.store.close();
   }
 
   // ---- internals -----------------------------------------------------------------------------------------
@@ -372,8 +368,25 @@ export class SchedulerEngine {
     state.nextFireAt = this.first(state);
     if (parsed.kind === 'cron') this.options.log?.(`schedule ${schedule.Name}: cron expressions are not run by the local stack`);
     this.schedules.set(keyOf(schedule.GroupName, schedule.Name), state);
-    this.file.touch();
+    if (!fromTemplate) {
+      this.store.put({ ...schedule, nextFireAt: state.nextFireAt });
+      this.foldIfDue();
+    }
     this.arm();
+  }
+
+  /**
+   * The schedules as a restart must see them. A delivery still in progress is not done: its schedule stays
+   * due at the time it fired, so after a restart it fires again (at least once).
+   */
+  private stored(): StoredSchedule[] {
+    return [...this.schedules.values()]
+      .filter((s) => !s.fromTemplate)
+      .map((s) => ({ ...s.schedule, nextFireAt: this.deliveries.find((d) => d.schedule === s.schedule)?.firstAttemptAt ?? s.nextFireAt }));
+  }
+
+  private foldIfDue(): void {
+    if (this.store.due) this.store.fold(this.stored());
   }
 
   private first(state: ScheduleState): number | undefined {
@@ -428,10 +441,15 @@ export class SchedulerEngine {
   private complete(delivery: Delivery): void {
     this.deliveries.splice(this.deliveries.indexOf(delivery), 1);
     const state = this.schedules.get(delivery.key);
-    if (state && state.schedule === delivery.schedule && state.nextFireAt === undefined && state.parsed.kind === 'at') {
-      if (state.schedule.ActionAfterCompletion === 'DELETE') this.schedules.delete(delivery.key);
+    // A schedule updated or deleted meanwhile has its own entry already.
+    if (!state || state.schedule !== delivery.schedule || state.fromTemplate) return;
+    if (state.nextFireAt === undefined && state.parsed.kind === 'at' && state.schedule.ActionAfterCompletion === 'DELETE') {
+      this.schedules.delete(delivery.key);
+      this.store.delete(delivery.key);
+    } else {
+      this.store.fired(delivery.key, state.nextFireAt);
     }
-    this.file.touch();
+    this.foldIfDue();
   }
 
   private deadLetter(delivery: Delivery, error: LambdaInvocationError, condition: DeadLetter['exhaustedRetryCondition']): void {
@@ -448,7 +466,7 @@ export class SchedulerEngine {
       at: new Date(this.clock.now()).toISOString(),
     };
     this.deadLetterList.push(letter);
-    if (this.options.deadLetterFile) writeJsonFile(this.options.deadLetterFile, this.deadLetterList);
+    if (this.options.deadLetterFile) writeJsonFile(this.options.deadLetterFile, this.deadLetterList, { fsync: this.options.fsync });
     this.options.log?.(`schedule ${schedule.Name}: gave up after ${letter.retryAttempts} retries (${letter.errorCode}); event kept in the dead-letter file`);
   }
 

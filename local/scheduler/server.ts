@@ -1,6 +1,7 @@
 /**
  * The EventBridge Scheduler API over HTTP (REST-JSON, as the SDKs and awscli speak it):
  * POST/PUT/GET/DELETE /schedules/{Name}?groupName=…, GET /schedules, GET /schedule-groups. Dates are epoch seconds.
+ * A change is answered once the engine has it on disk.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readBody, sendJson } from '../http.ts';
@@ -62,12 +63,15 @@ export function createSchedulerServer(engine: SchedulerEngine): Server {
           throw new SchedulerApiError('ValidationException', 'The request body is not valid JSON');
         }
         const input = toInput(name, body);
-        return req.method === 'POST' ? engine.createSchedule(input) : engine.updateSchedule(input);
+        const out = req.method === 'POST' ? engine.createSchedule(input) : engine.updateSchedule(input);
+        await engine.durable();
+        return out;
       }
       case 'GET':
         return describe(engine.getSchedule(name, q.get('groupName') ?? undefined));
       case 'DELETE':
         engine.deleteSchedule(name, q.get('groupName') ?? undefined);
+        await engine.durable();
         return {};
       default:
         throw new SchedulerApiError('ValidationException', `${req.method} is not supported`);

@@ -2,19 +2,21 @@
  * Local Step Functions: runs executions of the stack's state machine definitions on aws-local-stepfunctions,
  * calls the in-process Lambda handlers for Task states, settles `.waitForTaskToken` tasks on SendTask*,
  * keeps each execution's history, and persists executions so a restart can replay the ones still running.
+ * What the API acknowledges is on disk before it answers (see store.ts).
  */
 import '../polyfills.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { ExecutionAbortedError, ExecutionError, ExecutionTimeoutError, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import { LOCAL_REGION, executionArn as makeExecutionArn } from '../aws-ids.ts';
-import { JsonRecordDir } from '../json-file.ts';
+import type { Warn } from '../json-file.ts';
 import { FunctionNotFoundError, LambdaInvocationError, type LocalLambda } from '../lambda.ts';
 import { prepareDefinition, type Json, type JsonObject, type PreparedDefinition, type TaskInfo } from './definition.ts';
 import { SfnApiError, StatesError } from './errors.ts';
-import { History, NOT_TRUNCATED, stateEventType, type HistoryEvent } from './history.ts';
+import { History, NOT_TRUNCATED, closingEventType, dataText, stateEventType } from './history.ts';
+import { ExecutionStore, type CallbackOutcome, type ExecutionRecord, type ExecutionStatus } from './store.ts';
 
-export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+export type { ExecutionRecord, ExecutionStatus } from './store.ts';
 
 export interface LocalStateMachine {
   arn: string;
@@ -24,31 +26,28 @@ export interface LocalStateMachine {
   roleArn: string;
 }
 
-export interface ExecutionRecord {
-  executionArn: string;
-  stateMachineArn: string;
-  name: string;
-  status: ExecutionStatus;
-  input: string;
-  output?: string;
-  error?: string;
-  cause?: string;
-  /** Epoch milliseconds. */
-  startDate: number;
-  stopDate?: number;
-  /** How many times a restart of the local stack replayed this execution from its input. */
-  replays: number;
-  history: HistoryEvent[];
-}
-
 export interface SfnEngineOptions {
   stateMachines: readonly LocalStateMachine[];
   lambda: Pick<LocalLambda, 'invoke'>;
-  /** Directory where executions are persisted, one file each; omit to keep them in memory only. */
+  /** Directory where executions are persisted (a journal and one file each); omit to keep them in memory only. */
   executionsDir?: string;
+  /** Wait for the disk (fsync) before acknowledging, not only for the OS: survives power loss, costs latency. */
+  fsync?: boolean;
+  /** Where each status change is announced (the local event bus), synchronously and durably. */
+  statusEvents?: StatusEventSink;
   /** Pause before every Retry in milliseconds instead of IntervalSeconds/BackoffRate (tests). */
   retryIntervalMs?: number;
   log?: (line: string) => void;
+}
+
+/**
+ * Receives every status change as it is recorded: RUNNING on start, then the closing status. It must have the
+ * event on disk when `announce` returns, or by the time `durable()` resolves. After a restart, changes still in
+ * the journal are announced again (with the same event id), since the process may have died in between.
+ */
+export interface StatusEventSink {
+  announce(record: ExecutionRecord, status: ExecutionStatus): void;
+  durable(): Promise<void>;
 }
 
 /** Step Functions' limit on execution input and output and on task output, in UTF-8 bytes. */
@@ -91,6 +90,8 @@ interface Run {
   /** Set by shutdown: the run is abandoned, its record stays RUNNING for the next start to replay. */
   abandoned: boolean;
   stopRequest?: { error?: string; cause?: string };
+  /** Callback outcomes of each state this run has used (replayed from the record, or acknowledged live). */
+  outcomesUsed: Map<string, number>;
   events?: Promise<void>;
   done?: Promise<void>;
 }
@@ -113,6 +114,16 @@ function containsString(value: unknown, wanted: Set<string>): string | undefined
     }
   }
   return undefined;
+}
+
+/** The execution's output as JSON text; undefined when it is nested too deeply to serialize. */
+function outputText(value: Json | undefined): string | undefined {
+  try {
+    return JSON.stringify(value ?? null);
+  } catch (err) {
+    if (err instanceof RangeError) return undefined;
+    throw err;
+  }
 }
 
 function pageToken(offset: number): string {
@@ -150,7 +161,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
   private readonly records = new Map<string, ExecutionRecord>();
   private readonly runs = new Map<string, Run>();
   private readonly tokens = new Map<string, TaskAttempt>();
-  private readonly files: JsonRecordDir<ExecutionRecord>;
+  private readonly store: ExecutionStore;
   private stopped = false;
 
   constructor(private readonly options: SfnEngineOptions) {
@@ -165,7 +176,8 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
       }
       this.machines.set(sm.arn, { sm, prepared, runner });
     }
-    this.files = new JsonRecordDir(options.executionsDir);
+    const warn: Warn = options.log ?? (() => undefined);
+    this.store = new ExecutionStore(options.executionsDir, { fsync: options.fsync, warn });
   }
 
   stateMachineArns(): string[] {
@@ -206,6 +218,8 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
       history: [],
     };
     this.records.set(arn, record);
+    this.store.started(record);
+    this.options.statusEvents?.announce(record, 'RUNNING');
     this.launch(record);
     return { executionArn: arn, startDate: record.startDate };
   }
@@ -257,6 +271,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
       throw new SfnApiError('InvalidOutput', 'Invalid Output: the output is not valid JSON');
     }
     if (byteLength(output) > MAX_PAYLOAD_BYTES) throw new SfnApiError('InvalidOutput', `Invalid Output: the output exceeds ${MAX_PAYLOAD_BYTES} bytes`);
+    this.recordOutcome(attempt, { state: attempt.task.name, output });
     this.closeAttempt(attempt);
     attempt.run.history.add('TaskSucceeded', { ...this.taskResource(attempt.task), output, outputDetails: NOT_TRUNCATED });
     this.touch(attempt.run.record);
@@ -267,6 +282,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
     const attempt = this.attemptOf(req.taskToken);
     if (req.error !== undefined && req.error.length > 256) throw new SfnApiError('ValidationException', "Value at 'error' failed to satisfy constraint: Member must have length less than or equal to 256");
     if (req.cause !== undefined && req.cause.length > 32768) throw new SfnApiError('ValidationException', "Value at 'cause' failed to satisfy constraint: Member must have length less than or equal to 32768");
+    this.recordOutcome(attempt, { state: attempt.task.name, error: req.error ?? '', cause: req.cause ?? '' });
     this.closeAttempt(attempt);
     attempt.run.history.add('TaskFailed', { ...this.taskResource(attempt.task), error: req.error ?? '', cause: req.cause ?? '' });
     this.touch(attempt.run.record);
@@ -294,8 +310,15 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
    */
   resume(): string[] {
     const replayed: string[] = [];
-    for (const record of this.files.loadAll()) {
-      this.records.set(record.executionArn, record);
+    const { records, journaled } = this.store.load();
+    for (const record of records) this.records.set(record.executionArn, record);
+    // The process may have died between recording a change and announcing it; the sink drops repeats.
+    for (const entry of journaled) {
+      const record = this.records.get(entry.op === 'started' ? entry.record.executionArn : entry.executionArn);
+      if (record && entry.op !== 'callback') this.options.statusEvents?.announce(record, entry.op === 'started' ? 'RUNNING' : entry.status);
+    }
+    this.store.fold();
+    for (const record of records) {
       if (record.status !== 'RUNNING') continue;
       if (!this.machines.has(record.stateMachineArn)) {
         Object.assign(record, {
@@ -304,7 +327,9 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
           error: 'States.Runtime',
           cause: 'The state machine is no longer in the synthesized template; the execution cannot be replayed',
         } satisfies Partial<ExecutionRecord>);
-        this.touch(record);
+        new History(record.history).add(closingEventType('ABORTED'), { error: record.error, cause: record.cause });
+        this.store.closed(record);
+        this.options.statusEvents?.announce(record, 'ABORTED');
         continue;
       }
       record.replays += 1;
@@ -362,7 +387,12 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
       run.abort?.();
     }
     await Promise.all(runs.map((r) => r.done));
-    this.files.flush();
+    this.store.close();
+  }
+
+  /** Resolves once every change acknowledged so far is on disk; only waits when fsync is on. */
+  async durable(): Promise<void> {
+    await Promise.all([this.store.durable(), this.options.statusEvents?.durable()]);
   }
 
   // ---- running executions ---------------------------------------------------------------------------
@@ -404,7 +434,22 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
   }
 
   private touch(record: ExecutionRecord): void {
-    this.files.touch(record.executionArn, record);
+    this.store.touch(record);
+  }
+
+  /** An acknowledged callback outcome: recorded before the caller hears back, reused if the execution is replayed. */
+  private recordOutcome(attempt: TaskAttempt, outcome: CallbackOutcome): void {
+    const { run } = attempt;
+    run.outcomesUsed.set(outcome.state, (run.outcomesUsed.get(outcome.state) ?? 0) + 1);
+    this.store.callback(run.record, outcome);
+  }
+
+  /** The next recorded outcome of this state that the run has not used yet (a replay after a restart). */
+  private recordedOutcome(run: Run, task: TaskInfo): CallbackOutcome | undefined {
+    const used = run.outcomesUsed.get(task.name) ?? 0;
+    const outcome = (run.record.callbacks ?? []).filter((c) => c.state === task.name)[used];
+    if (outcome) run.outcomesUsed.set(task.name, used + 1);
+    return outcome;
   }
 
   private newToken(run: Run): string {
@@ -417,7 +462,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
     const machine = this.machines.get(record.stateMachineArn)!;
     const history = new History(record.history);
     record.history = history.events;
-    const run: Run = { record, history, attempts: new Set(), unclaimedTokens: [], inflight: 0, closed: false, abandoned: false };
+    const run: Run = { record, history, attempts: new Set(), unclaimedTokens: [], inflight: 0, closed: false, abandoned: false, outcomesUsed: new Map() };
     this.runs.set(record.executionArn, run);
     history.add('ExecutionStarted', { input: record.input, inputDetails: NOT_TRUNCATED, roleArn: machine.sm.roleArn });
     this.touch(record);
@@ -449,7 +494,9 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
       },
     });
     run.abort = handle.abort;
-    run.events = this.consumeEvents(run, handle.eventLogs as AsyncGenerator<unknown> as AsyncGenerator<Record<string, unknown>>);
+    run.events = this.consumeEvents(run, handle.eventLogs as AsyncGenerator<unknown> as AsyncGenerator<Record<string, unknown>>).catch((err: unknown) =>
+      this.options.log?.(`execution ${record.name}: history stopped early: ${err instanceof Error ? err.message : String(err)}`),
+    );
     run.done = handle.result.then(
       (output) => this.finish(run, { status: 'SUCCEEDED', output: output as Json }),
       (err: unknown) => this.finish(run, this.outcomeOf(run, err)),
@@ -476,8 +523,11 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
     const record = run.record;
     record.stopDate = Date.now();
     if (outcome.status === 'SUCCEEDED') {
-      const output = JSON.stringify(outcome.output ?? null);
-      if (byteLength(output) > MAX_PAYLOAD_BYTES) {
+      const output = outputText(outcome.output);
+      if (output === undefined) {
+        Object.assign(record, { status: 'FAILED', error: 'States.Runtime', cause: 'The execution output is nested too deeply to serialize' });
+        run.history.add('ExecutionFailed', { error: record.error, cause: record.cause });
+      } else if (byteLength(output) > MAX_PAYLOAD_BYTES) {
         Object.assign(record, { status: 'FAILED', error: 'States.DataLimitExceeded', cause: `The execution output exceeds ${MAX_PAYLOAD_BYTES} bytes` });
         run.history.add('ExecutionFailed', { error: record.error, cause: record.cause });
       } else {
@@ -485,12 +535,13 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
         run.history.add('ExecutionSucceeded', { output, outputDetails: NOT_TRUNCATED });
       }
     } else {
-      Object.assign(record, { status: outcome.status, error: outcome.error, cause: outcome.cause });
-      const type = { FAILED: 'ExecutionFailed', TIMED_OUT: 'ExecutionTimedOut', ABORTED: 'ExecutionAborted', RUNNING: 'ExecutionFailed' }[outcome.status];
-      run.history.add(type, { error: outcome.error, cause: outcome.cause });
+      const status = outcome.status === 'RUNNING' ? 'FAILED' : outcome.status;
+      Object.assign(record, { status, error: outcome.error, cause: outcome.cause });
+      run.history.add(closingEventType(status), { error: outcome.error, cause: outcome.cause });
     }
     this.options.log?.(`execution ${record.name} ${record.status}${record.error ? ` (${record.error})` : ''}`);
-    this.touch(record);
+    this.store.closed(record);
+    this.options.statusEvents?.announce(record, record.status);
     this.emit('closed', record);
   }
 
@@ -499,10 +550,10 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
       const state = event.state as { name: string; type: string; input: Json; output?: Json } | undefined;
       switch (event.type) {
         case 'StateEntered':
-          run.history.add(stateEventType(state!.type, 'Entered'), { name: state!.name, input: JSON.stringify(state!.input), inputDetails: NOT_TRUNCATED }, event.timestamp as number);
+          run.history.add(stateEventType(state!.type, 'Entered'), { name: state!.name, input: dataText(state!.input), inputDetails: NOT_TRUNCATED }, event.timestamp as number);
           break;
         case 'StateExited':
-          run.history.add(stateEventType(state!.type, 'Exited'), { name: state!.name, output: JSON.stringify(state!.output ?? null), outputDetails: NOT_TRUNCATED }, event.timestamp as number);
+          run.history.add(stateEventType(state!.type, 'Exited'), { name: state!.name, output: dataText(state!.output), outputDetails: NOT_TRUNCATED }, event.timestamp as number);
           break;
         case 'StateFailed':
           if (event.Error === 'States.Timeout') {
@@ -565,11 +616,11 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
   private async invokeFunction(run: Run, task: TaskInfo, input: Json): Promise<Json> {
     const attempt: TaskAttempt = { run, task, closed: false, submitted: false };
     run.attempts.add(attempt);
-    run.history.add('LambdaFunctionScheduled', { resource: task.resource, input: JSON.stringify(input), inputDetails: NOT_TRUNCATED, timeoutInSeconds: task.timeoutSeconds });
+    run.history.add('LambdaFunctionScheduled', { resource: task.resource, input: dataText(input), inputDetails: NOT_TRUNCATED, timeoutInSeconds: task.timeoutSeconds });
     run.history.add('LambdaFunctionStarted');
     try {
       const result = await this.callHandler(run, task.resource, input);
-      if (!attempt.closed) run.history.add('LambdaFunctionSucceeded', { output: JSON.stringify(result), outputDetails: NOT_TRUNCATED });
+      if (!attempt.closed) run.history.add('LambdaFunctionSucceeded', { output: dataText(result), outputDetails: NOT_TRUNCATED });
       return result;
     } catch (err) {
       const error = taskError(err);
@@ -590,7 +641,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
     const attempt: TaskAttempt = { run, task, closed: false, submitted: false };
     run.attempts.add(attempt);
     const resource = this.taskResource(task);
-    run.history.add('TaskScheduled', { ...resource, region: LOCAL_REGION, parameters: JSON.stringify(input), timeoutInSeconds: task.timeoutSeconds });
+    run.history.add('TaskScheduled', { ...resource, region: LOCAL_REGION, parameters: dataText(input), timeoutInSeconds: task.timeoutSeconds });
     try {
       const { functionName, payload, asynchronous } = this.lambdaParameters(task, input);
       run.history.add('TaskStarted', resource);
@@ -608,7 +659,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
           StatusCode: 200,
         };
       }
-      if (!attempt.closed) run.history.add('TaskSucceeded', { ...resource, output: JSON.stringify(result), outputDetails: NOT_TRUNCATED });
+      if (!attempt.closed) run.history.add('TaskSucceeded', { ...resource, output: dataText(result), outputDetails: NOT_TRUNCATED });
       return result;
     } catch (err) {
       const error = err instanceof StatesError ? err : taskError(err);
@@ -619,10 +670,24 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
     }
   }
 
+  /** A callback whose outcome was acknowledged before a restart: settled with it, without calling the handler again. */
+  private replayOutcome(run: Run, task: TaskInfo, input: Json, outcome: CallbackOutcome): Json {
+    const resource = this.taskResource(task);
+    run.history.add('TaskScheduled', { ...resource, region: LOCAL_REGION, parameters: dataText(input), timeoutInSeconds: task.timeoutSeconds, heartbeatInSeconds: task.heartbeatSeconds });
+    if (outcome.output !== undefined) {
+      run.history.add('TaskSucceeded', { ...resource, output: outcome.output, outputDetails: NOT_TRUNCATED });
+      return JSON.parse(outcome.output) as Json;
+    }
+    run.history.add('TaskFailed', { ...resource, error: outcome.error ?? '', cause: outcome.cause ?? '' });
+    throw new StatesError(outcome.error ?? '', outcome.cause ?? '');
+  }
+
   private async invokeWithCallback(run: Run, task: TaskInfo, input: Json): Promise<Json> {
     const unclaimed = new Set(run.unclaimedTokens);
     const token = containsString(input, unclaimed) ?? run.unclaimedTokens.at(-1) ?? this.newToken(run);
     run.unclaimedTokens = run.unclaimedTokens.filter((t) => t !== token);
+    const recorded = this.recordedOutcome(run, task);
+    if (recorded) return this.replayOutcome(run, task, input, recorded);
     const attempt: TaskAttempt = { run, task, token, closed: false, submitted: false };
     const settled = new Promise<Json>((resolve, reject) => {
       attempt.settle = { resolve, reject };
@@ -635,7 +700,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
     run.history.add('TaskScheduled', {
       ...resource,
       region: LOCAL_REGION,
-      parameters: JSON.stringify(input),
+      parameters: dataText(input),
       timeoutInSeconds: task.timeoutSeconds,
       heartbeatInSeconds: task.heartbeatSeconds,
     });
@@ -654,7 +719,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
       const result = await this.callHandler(run, functionName, payload);
       if (!attempt.closed) {
         const submitted = { ExecutedVersion: '$LATEST', Payload: result, StatusCode: 200 };
-        run.history.add('TaskSubmitted', { ...resource, output: JSON.stringify(submitted), outputDetails: NOT_TRUNCATED });
+        run.history.add('TaskSubmitted', { ...resource, output: dataText(submitted), outputDetails: NOT_TRUNCATED });
       }
       attempt.submitted = true;
       this.touch(run.record);

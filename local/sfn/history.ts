@@ -50,3 +50,21 @@ export const NOT_TRUNCATED = { truncated: false } as const;
 export function stateEventType(stateType: string, phase: 'Entered' | 'Exited'): string {
   return `${stateType}State${phase}`;
 }
+
+/** The history event that closes an execution with this status. */
+export function closingEventType(status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED'): string {
+  return { SUCCEEDED: 'ExecutionSucceeded', FAILED: 'ExecutionFailed', TIMED_OUT: 'ExecutionTimedOut', ABORTED: 'ExecutionAborted' }[status];
+}
+
+/**
+ * Input or output as history text. Values nested thousands of levels deep are more than JSON.stringify can
+ * walk; the history says so instead of the engine failing on its own record keeping.
+ */
+export function dataText(value: unknown): string {
+  try {
+    return JSON.stringify(value ?? null);
+  } catch (err) {
+    if (err instanceof RangeError) return JSON.stringify('(not recorded: nested too deeply to serialize)');
+    throw err;
+  }
+}

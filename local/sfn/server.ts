@@ -1,6 +1,7 @@
 /**
  * The Step Functions API over HTTP, JSON 1.0 protocol (`X-Amz-Target: AWSStepFunctions.<Operation>`), so the
- * SDKs, awscli and boto3 talk to the local engine as they would to AWS. Timestamps are epoch seconds.
+ * SDKs, awscli and boto3 talk to the local engine as they would to AWS. Timestamps are epoch seconds. A call
+ * that changes state is answered once the engine has it on disk.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readBody, sendJson } from '../http.ts';
@@ -65,8 +66,9 @@ function machineSummary(sm: LocalStateMachine, created: number): Body {
 
 export function createSfnServer(engine: SfnEngine, createdAt = Date.now()): Server {
   const operations: Record<string, (body: Body) => Promise<Body> | Body> = {
-    StartExecution: (b) => {
+    StartExecution: async (b) => {
       const out = engine.startExecution({ stateMachineArn: str(b, 'stateMachineArn'), name: str(b, 'name'), input: str(b, 'input') });
+      await engine.durable();
       return { executionArn: out.executionArn, startDate: out.startDate / 1000 };
     },
     DescribeExecution: (b) => describe(engine.describeExecution(str(b, 'executionArn'))),
@@ -89,14 +91,17 @@ export function createSfnServer(engine: SfnEngine, createdAt = Date.now()): Serv
       }),
     StopExecution: async (b) => {
       const out = await engine.stopExecution({ executionArn: str(b, 'executionArn'), error: str(b, 'error'), cause: str(b, 'cause') });
+      await engine.durable();
       return { stopDate: out.stopDate / 1000 };
     },
-    SendTaskSuccess: (b) => {
+    SendTaskSuccess: async (b) => {
       engine.sendTaskSuccess({ taskToken: str(b, 'taskToken'), output: str(b, 'output') });
+      await engine.durable();
       return {};
     },
-    SendTaskFailure: (b) => {
+    SendTaskFailure: async (b) => {
       engine.sendTaskFailure({ taskToken: str(b, 'taskToken'), error: str(b, 'error'), cause: str(b, 'cause') });
+      await engine.durable();
       return {};
     },
     SendTaskHeartbeat: (b) => {

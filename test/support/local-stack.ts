@@ -1,6 +1,6 @@
 /**
  * The whole local stack for tests: started in this process on free ports in a temporary state directory,
- * with retries that do not wait. Local and e2e tests share it:
+ * with retries that do not wait (Step Functions, Scheduler, event bus). Local and e2e tests share it:
  *
  *   const stack = await startTestStack();
  *   const { executionArn } = await stack.clients.sfn.send(new StartExecutionCommand({ stateMachineArn: stack.stateMachineArn, input }));
@@ -33,6 +33,8 @@ export interface TestStackOptions {
   functionLogLevel?: string;
   env?: Record<string, string>;
   log?: (line: string) => void;
+  /** Add to the synthesized template before it is resolved, e.g. an event rule the CDK app does not have yet. */
+  amendTemplate?: LocalStackOptions['amendTemplate'];
 }
 
 export interface TestStack extends LocalStack {
@@ -59,7 +61,7 @@ export interface TestStack extends LocalStack {
   stop(options?: { keepState?: boolean }): Promise<void>;
 }
 
-const FREE_PORTS: Ports = { respond: 0, ses: 0, sfn: 0, scheduler: 0, dynamodb: 0, secretsManager: 0 };
+const FREE_PORTS: Ports = { respond: 0, ses: 0, sfn: 0, scheduler: 0, dynamodb: 0, secretsManager: 0, events: 0 };
 
 /** Synthesized templates are reused across test files, one directory per CDK context. */
 function cdkOutDir(context: Record<string, unknown> | undefined): string {
@@ -88,6 +90,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     cdkOutDir: cdkOutDir(options.context),
     retryIntervalMs: 0,
     scheduleRetryDelayMs: 0,
+    eventRetryDelayMs: 0,
+    amendTemplate: options.amendTemplate,
     functionLogLevel: options.functionLogLevel ?? 'ERROR',
     env: options.env,
     log: options.log,
