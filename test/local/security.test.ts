@@ -261,7 +261,8 @@ describe('cancel', () => {
     });
     expect(cancelled.decision).toMatchObject({ outcome: 'cancelled', decidedBy: 'agent:customer-support-agent' });
     expect((await events(requestId)).filter((e) => e.event === 'cancelled')).toHaveLength(1);
-    expect(stack.scheduler.listSchedules({ NamePrefix: `hitl-${requestId}` }).Schedules).toEqual([]);
+    // The schedule goes after the cancel is written.
+    await until('the schedule deleted', async () => (stack.scheduler.listSchedules({ NamePrefix: `hitl-${requestId}` }).Schedules.length === 0 ? true : undefined));
 
     const view = await fetch(link);
     expect(await view.text()).toContain('Cancelled by the agent');
