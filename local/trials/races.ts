@@ -1,6 +1,7 @@
 /**
  * Race trials: on each of many distinct requests, a reviewer's approve, another reviewer's deny, the time
- * box's expiry and the agent's StopExecution all at once (each after a random pause of 0-20 ms). Afterwards
+ * box's expiry and the agent's StopExecution all at once, each after a random pause of 0-250 ms (half the
+ * stops 300-700 ms). Afterwards
  * every request must have exactly one final state and exactly one final log event carrying the row's
  * Decision; an execution that succeeded must have returned exactly that Decision; at most one reviewer
  * was told their decision counted, and only if it is the stored one.
@@ -106,12 +107,14 @@ async function raceOne(stack: LocalStack, n: number, violations: string[]): Prom
   });
   const [approver, denier] = [...links.keys()].sort();
 
-  const jitter = () => pause(Math.floor(Math.random() * 20));
+  // Wide enough pauses that each contender wins some trials, the cancel (which travels through the event bus) too.
+  const jitter = () => pause(Math.floor(Math.random() * 250));
   const answers = await Promise.all([
     jitter().then(() => post(links.get(approver!)!, { choice: 'approve', round: String(opened.round) })),
     jitter().then(() => post(links.get(denier!)!, { choice: 'deny', round: String(opened.round), reason: 'race trial' })),
-    pause(Math.floor(Math.random() * 30)).then(() => stack.lambda.invoke(expireFunctionOf(stack), { action: 'expire', requestId, tier: opened.tier, round: opened.round }).catch(() => undefined)),
-    pause(Math.floor(Math.random() * 60)).then(() => stack.clients.sfn.send(new StopExecutionCommand({ executionArn, error: 'RaceTrial', cause: 'cancel contender' })).then(() => 'stopped', () => 'not-running')),
+    jitter().then(() => stack.lambda.invoke(expireFunctionOf(stack), { action: 'expire', requestId, tier: opened.tier, round: opened.round }).catch(() => undefined)),
+    // Half the stops come late, so executions also end with a decision before the stop arrives.
+    (Math.random() < 0.5 ? jitter() : pause(300 + Math.random() * 400)).then(() => stack.clients.sfn.send(new StopExecutionCommand({ executionArn, error: 'RaceTrial', cause: 'cancel contender' })).then(() => 'stopped', () => 'not-running')),
   ]);
   const [approveStatus, denyStatus] = answers as [number, number, unknown, string];
 

@@ -8,6 +8,7 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { SESClient } from '@aws-sdk/client-ses';
 import { GetExecutionHistoryCommand, SendTaskSuccessCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { DEMO_REQUEST } from '#local/demo-agent.ts';
+import { runRaceTrials } from '#local/trials/races.ts';
 import type { StoredEmail } from '#local/ses.ts';
 import { deriveRequestId } from '#shared/review/admission.ts';
 import type { Decision } from '#shared/schemas/decision.ts';
@@ -273,4 +274,13 @@ describe('cancel', () => {
     expect(page).not.toContain('the agent has been told');
     expect((await row(requestId))?.decision?.outcome).toBe('cancelled');
   });
+});
+
+describe('races', () => {
+  it('approve ∥ deny ∥ expiry ∥ cancel on 24 requests: one final state and one final event each, the agent gets the stored Decision (1,000: npm run trial:races)', async () => {
+    const report = await runRaceTrials(stack, 24, 8);
+    expect(report.violations).toEqual([]);
+    expect(Object.values(report.wins).reduce((a, b) => a + b, 0)).toBe(24);
+    expect(report.wins.none).toBe(0);
+  }, 120_000);
 });
