@@ -4,6 +4,7 @@
  * Every acknowledged execution must exist and open its review (PENDING row, reviewers emailed).
  */
 import { describe, expect, it } from 'vitest';
+import { kill9ApprovalsCycle } from '#local/trials/kill9-approvals.ts';
 import { kill9Cycle } from '#local/trials/kill9.ts';
 
 /** A fixed sequence, so each cycle kills at the same point of its burst every run. */
@@ -24,5 +25,15 @@ describe('kill -9 of the local stack during a burst of StartExecution', () => {
     expect(result.lost).toEqual([]);
     expect(result.stuck).toEqual([]);
     expect(result.checked).toBe(result.acknowledged + result.cutOffStarted);
+  }, 240_000);
+});
+
+describe('kill -9 of the local stack during a burst of approvals', () => {
+  it('ends every request with one final state and event, and every execution with the stored Decision (npm run trial:kill9:approvals)', async () => {
+    const result = await kill9ApprovalsCycle({ requests: 20, concurrency: 8, random: sequence(0.4, 0.5), tag: 'approvals', log: (line) => console.log(line) });
+    expect(result.violations).toEqual([]);
+    expect(result.approvedBeforeKill).toBeGreaterThan(0);
+    expect(result.unanswered).toBeGreaterThan(0);
+    expect(result.settled).toBe(20);
   }, 240_000);
 });
