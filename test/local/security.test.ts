@@ -6,11 +6,15 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { SESClient } from '@aws-sdk/client-ses';
-import { GetExecutionHistoryCommand, SendTaskSuccessCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, SendTaskSuccessCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { DEMO_REQUEST } from '#local/demo-agent.ts';
 import { runRaceTrials } from '#local/trials/races.ts';
 import type { StoredEmail } from '#local/ses.ts';
 import { deriveRequestId } from '#shared/review/admission.ts';
+import { buildDecision } from '#shared/review/decisions.ts';
+import { DecisionLog, decisionIndexKeys } from '#shared/store/decision-log.ts';
+import { Ledger } from '#shared/store/ledger.ts';
+import { RequestStore } from '#shared/store/requests.ts';
 import type { Decision } from '#shared/schemas/decision.ts';
 import type { ReviewRequestInput } from '#shared/schemas/review-request.ts';
 import type { LogEvent, StoredRequest } from '#shared/store/model.ts';
@@ -273,6 +277,26 @@ describe('cancel', () => {
     expect(page).toContain('cancelled');
     expect(page).not.toContain('the agent has been told');
     expect((await row(requestId))?.decision?.outcome).toBe('cancelled');
+  });
+});
+
+describe('a crash between the decision and SendTaskSuccess', () => {
+  it('the monitor resumes the execution with the stored Decision once the claim is stale', async () => {
+    const { executionArn, requestId } = await start(refund());
+    const open = await pending(requestId);
+    // What a respond function leaves when it dies right after its transaction: DECIDED, claimed, not resumed.
+    const ledger = new Ledger(new RequestStore(stack.clients.doc, stack.tables.requests), new DecisionLog(stack.clients.doc, stack.tables.decisions));
+    const decidedAt = new Date(Date.now() - 5 * 60_000).toISOString();
+    const decision = buildDecision(open, new Date(decidedAt), { outcome: 'denied', decidedBy: 'lead@example.com', reason: 'crashed right after' });
+    const decided = await ledger.finish(requestId, { status: 'DECIDED', decision, at: decidedAt, expectedRound: 1 }, { requestId, event: 'decided', at: decidedAt, actor: 'lead@example.com', tier: 1, decision, ...decisionIndexKeys(open, decidedAt) });
+    expect(decided).toMatchObject({ status: 'DECIDED', resumeClaimedAt: decidedAt, pendingGroup: open.reviewerGroup });
+    expect((await stack.clients.sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('RUNNING');
+
+    const monitor = stack.resources.functions.find((f) => f.handlerFile === 'functions/monitor.ts')!.logicalId;
+    await stack.lambda.invoke(monitor, {});
+    expect(await outcome(executionArn)).toEqual({ status: 'SUCCEEDED', decision: (await row(requestId))!.decision });
+    expect(await row(requestId)).not.toHaveProperty('pendingGroup');
+    expect((await events(requestId)).filter((e) => e.event === 'decided')).toHaveLength(1);
   });
 });
 
