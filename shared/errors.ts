@@ -19,7 +19,10 @@ export class InvalidRequestError extends HitlError {
   }
 }
 
-/** A request with the same idempotency key is already pending under another execution. */
+/**
+ * @deprecated No longer thrown: a retry with the same key and content waits for the one Decision, and other
+ * content raises IdempotencyConflictError. Kept so code that matches the name still compiles.
+ */
 export class DuplicateRequestError extends HitlError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
