@@ -70,7 +70,9 @@ describe('kill -9 right after acknowledged changes', () => {
       child = await child.restart();
       scheduler = schedulerOf(child);
       expect(await child.clients.sfn.send(new DescribeExecutionCommand({ executionArn: stopped!.executionArn }))).toMatchObject({ status: 'ABORTED', error: 'Trial.Stop' });
-      expect(await finished(child, approved!.executionArn)).toMatchObject({ status: 'SUCCEEDED', output });
+      // The acknowledged task result was kept: the execution moved past the task, and its Settle step refused
+      // the made-up payload (it is not a stored Decision), as it refuses any forged resume.
+      expect(await finished(child, approved!.executionArn)).toMatchObject({ status: 'FAILED', error: 'ForgedDecisionError' });
       expect(await finished(child, failed!.executionArn)).toMatchObject({ status: 'FAILED', error: 'Trial.Failure', cause: 'failed before the kill' });
       expect((await scheduler.send(new GetScheduleCommand({ Name: 'kept', GroupName: child.local.scheduleGroup }))).Name).toBe('kept');
       expect(await errorName(scheduler.send(new GetScheduleCommand({ Name: 'deleted', GroupName: child.local.scheduleGroup })))).toBe('ResourceNotFoundException');

@@ -87,7 +87,10 @@ describe('event rules of the template on the local stack', () => {
   it('points functions and clients at the local EventBridge', () => {
     expect(stack.clientEnv.AWS_ENDPOINT_URL_EVENTBRIDGE).toBe(stack.endpoints.events);
     expect(JSON.parse(readFileSync(join(stack.stateDir, 'local.json'), 'utf8')).env.AWS_ENDPOINT_URL_EVENTBRIDGE).toBe(stack.endpoints.events);
-    expect(stack.resources.eventRules.map((r) => r.logicalId).sort()).toEqual(['Echoes', 'ExecutionProblems']);
+    // The stack's own rule (an ended execution cancels its request) and the two this test adds.
+    const rules = stack.resources.eventRules.map((r) => r.logicalId).sort();
+    expect(rules.filter((id) => !id.startsWith('ExecutionEnded'))).toEqual(['Echoes', 'ExecutionProblems']);
+    expect(rules.filter((id) => id.startsWith('ExecutionEnded'))).toHaveLength(1);
   });
 
   it('StopExecution of a waiting review invokes the rule target with the ABORTED status change', async () => {
