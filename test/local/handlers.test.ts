@@ -16,6 +16,7 @@ import { Decision } from '#shared/schemas/decision.ts';
 import type { RouteResult } from '#shared/schemas/events.ts';
 import type { ReviewRequestInput } from '#shared/schemas/review-request.ts';
 import { parseKeyRing, reviewUrl } from '#shared/signing.ts';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { DecisionLog } from '#shared/store/decision-log.ts';
 import type { LogEvent, StoredRequest } from '#shared/store/model.ts';
 import { RequestStore } from '#shared/store/requests.ts';
@@ -352,6 +353,22 @@ describe('request function', () => {
     expect((await ses.emails()).length).toBe(mailsBefore);
     expect((await row(requestId)).taskToken).toBe(retryToken);
     expect((await events(requestId)).map((e) => e.event)).toEqual(['created', 'notified']);
+  });
+
+  it('a round replayed after a crash mid-send emails only the reviewers not recorded as sent', async () => {
+    const { requestId, routed, executionArn: arn } = await startReview(refund());
+    const sent = await row(requestId);
+    expect(Object.keys(sent.deliveries ?? {}).sort()).toEqual(['1:lead2@example.com', '1:lead@example.com']);
+    // As if the function died after SES accepted lead's email and before lead2's, and before the round was marked.
+    await dynamo.doc.send(
+      new UpdateCommand({ TableName: dynamo.tables.requests, Key: { requestId }, UpdateExpression: 'REMOVE deliveries.#k, notifiedTier, notifiedRound', ExpressionAttributeNames: { '#k': '1:lead2@example.com' } }),
+    );
+    const result = await request.handler({ requestId, request: routed.route === 'review' ? routed.request : null, taskToken: newToken(), executionArn: arn });
+    expect(result).toEqual({ requestId, status: 'notified' });
+    expect(await emailsTo('lead@example.com', requestId)).toHaveLength(1);
+    expect(await emailsTo('lead2@example.com', requestId)).toHaveLength(2);
+    expect((await events(requestId)).filter((e) => e.event === 'notified').at(-1)).toMatchObject({ details: { recipients: ['lead2@example.com'], alreadySent: ['lead@example.com'] } });
+    expect((await events(requestId)).filter((e) => e.event === 'created')).toHaveLength(1);
   });
 
   it('lets a retry with the same key and content wait for the one Decision, and both executions get it', async () => {
