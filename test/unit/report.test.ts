@@ -8,6 +8,10 @@ import { fetchDecisions, formatReport, groupStats, percentile, report, type Deci
 import type { Decision } from '#shared/schemas/decision.ts';
 import { DecisionLog } from '#shared/store/decision-log.ts';
 import type { LogEvent } from '#shared/store/model.ts';
+import { DEMO_REQUEST } from '#local/demo-agent.ts';
+import { ReviewRequest } from '#shared/schemas/review-request.ts';
+
+const DEMO = ReviewRequest.parse(DEMO_REQUEST);
 
 const NOW = new Date('2026-11-24T18:00:00Z');
 const MIN = 60_000;
@@ -134,8 +138,8 @@ describe('report: findings', () => {
     const records = [...deny(1, 'Wrong amount.'), ...deny(1, 'wrong  amount'), ...deny(1, 'WRONG AMOUNT'), ...deny(2, 'customer not eligible')];
     const r = report(records, NOW);
     expect(r.byActionType[0]!.denialReasons).toEqual([
-      { reason: 'Wrong amount.', count: 3 },
-      { reason: 'customer not eligible', count: 2 },
+      { reason: 'Wrong amount.', key: 'wrong amount', count: 3 },
+      { reason: 'customer not eligible', key: 'customer not eligible', count: 2 },
     ]);
     expect(r.findings.map((f) => f.rule)).toEqual(['consistent-denials']);
     expect(r.findings[0]!.message).toContain('"Wrong amount." ×3');
@@ -221,21 +225,24 @@ describe('query step', () => {
     ddb
       .on(BatchGetCommand)
       .resolvesOnce({ Responses: { requests: [{ requestId: 'r-a', ttlSeconds: 600 }] }, UnprocessedKeys: { requests: { Keys: [{ requestId: 'r-b' }] } } })
-      .resolvesOnce({ Responses: { requests: [{ requestId: 'r-b', ttlSeconds: 900, request: { kind: 'approval' } }] } });
+      .resolvesOnce({ Responses: { requests: [{ requestId: 'r-b', ttlSeconds: 900, reviewerGroup: 'support-leads', request: DEMO }] } });
 
     const records = await fetchDecisions({ log, requestsTable: 'requests' }, { window, agent: 'support-agent', actionType: 'approval#refund' }, { withRequest: true });
     expect(queries()).toEqual([['decisions-by-action', 'approval#refund']]);
     expect(records.map((r) => [r.decision.requestId, r.ttlSeconds])).toEqual([['r-a', 600], ['r-b', 900]]);
-    expect(records[1]!.request).toEqual({ kind: 'approval' });
+    expect(records[1]!.request).toEqual(DEMO);
+    // Each record carries its SQL row; the one whose request row is gone has no group or proposal.
+    expect(records.map((r) => [r.row?.request_id, r.row?.reviewer_group, r.row?.agent_proposed !== null])).toEqual([['r-a', null, false], ['r-b', 'support-leads', true]]);
     const gets = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input.RequestItems!.requests!);
     expect(gets.map((g) => g.Keys)).toEqual([[{ requestId: 'r-a' }, { requestId: 'r-b' }], [{ requestId: 'r-b' }]]);
-    expect(gets[0]!.ExpressionAttributeNames).toEqual({ '#id': 'requestId', '#ttl': 'ttlSeconds', '#req': 'request' });
   });
 
-  it('the report alone does not read the requests themselves', async () => {
+  it('reads only the request fields analytics uses: never the task token or the stored decision', async () => {
     ddb.on(QueryCommand).resolves({ Items: [finalEvent('support-agent', 'r-a', '2026-11-23T08:00:00.000Z')] });
-    await fetchDecisions({ log, requestsTable: 'requests' }, { window, agent: 'support-agent' });
-    expect(ddb.commandCalls(BatchGetCommand)[0]!.args[0].input.RequestItems!.requests!.ExpressionAttributeNames).toEqual({ '#id': 'requestId', '#ttl': 'ttlSeconds' });
+    const [record] = await fetchDecisions({ log, requestsTable: 'requests' }, { window, agent: 'support-agent' });
+    const names = Object.values(ddb.commandCalls(BatchGetCommand)[0]!.args[0].input.RequestItems!.requests!.ExpressionAttributeNames!);
+    expect(names.sort()).toEqual(['fallback', 'request', 'requestId', 'reviewerGroup', 'round', 'ttlSeconds']);
+    expect(record!.request).toBeUndefined(); // attached only for the export
   });
 });
 
