@@ -263,27 +263,27 @@ const queueDepth: NamedQuery = {
   description: 'Queue depth over time per reviewer group, from the requests decided in the window: per hour in which the queue changed, arrivals, departures, the peak and the depth at the end of the hour.',
   sql: `WITH ${WINDOW},
 changes AS (
-  SELECT reviewer_group, requested_at AS at, 1 AS delta FROM d WHERE asked_people
+  SELECT reviewer_group, requested_at AS changed_at, 1 AS delta FROM d WHERE asked_people
   UNION ALL
-  SELECT reviewer_group, decided_at AS at, -1 AS delta FROM d WHERE asked_people
+  SELECT reviewer_group, decided_at AS changed_at, -1 AS delta FROM d WHERE asked_people
 ),
 depth AS (
   SELECT
     reviewer_group,
-    at,
+    changed_at,
     delta,
-    sum(delta) OVER (PARTITION BY reviewer_group ORDER BY at, delta ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS depth
+    sum(delta) OVER (PARTITION BY reviewer_group ORDER BY changed_at, delta ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS depth
   FROM changes
 )
 SELECT
   reviewer_group,
-  date_trunc('hour', at) AS hour,
+  date_trunc('hour', changed_at) AS hour,
   count_if(delta = 1) AS arrived,
   count_if(delta = -1) AS decided,
   max(depth) AS peak_depth,
-  sum(sum(delta)) OVER (PARTITION BY reviewer_group ORDER BY date_trunc('hour', at)) AS depth_at_end
+  sum(sum(delta)) OVER (PARTITION BY reviewer_group ORDER BY date_trunc('hour', changed_at)) AS depth_at_end
 FROM depth
-GROUP BY reviewer_group, date_trunc('hour', at)
+GROUP BY reviewer_group, date_trunc('hour', changed_at)
 ORDER BY reviewer_group, hour`,
 };
 
