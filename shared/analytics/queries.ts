@@ -23,9 +23,17 @@ export interface NamedQuery {
 const GATE = "kind IN ('approval', 'verification') AND human_decision IN ('approved', 'modified', 'denied')";
 const APPROVAL = "kind IN ('approval', 'verification') AND human_decision IN ('approved', 'modified')";
 
-/** The window: every query starts from it. */
+/**
+ * The window: every query starts from it. The stream delivers at least once, so a retried batch can write
+ * a decision twice; one row per request is kept.
+ */
 const WINDOW = `d AS (
-  SELECT * FROM ${DECISIONS_TABLE} WHERE day BETWEEN ? AND ?
+  SELECT * FROM (
+    SELECT ${DECISIONS_TABLE}.*, row_number() OVER (PARTITION BY request_id ORDER BY decided_at) AS copy
+    FROM ${DECISIONS_TABLE}
+    WHERE day BETWEEN ? AND ?
+  ) w
+  WHERE copy = 1
 )`;
 
 /** Nearest-rank percentile over `ms`, ranked `n` of `total` within its group. */

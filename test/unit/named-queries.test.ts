@@ -102,4 +102,13 @@ describe('named queries on DuckDB equal the report', () => {
     expect(r.overall.cancelled).toBe(records.filter((x) => x.decision.outcome === ('cancelled' as never)).length);
     expect(r.overall.cancelled).toBeGreaterThan(0);
   });
+
+  it('a decision the stream delivered twice counts once', async () => {
+    await db.connection.run("INSERT INTO decisions SELECT * FROM decisions WHERE day = '2026-03-03' AND request_id < 'seed-11-000100'");
+    const { rows } = await db.query("SELECT count(*) AS n FROM decisions WHERE day = '2026-03-03'");
+    const copies = Number(rows[0]!.n) - records.filter((x) => x.decision.decidedAt.startsWith('2026-03-03')).length;
+    expect(copies).toBeGreaterThan(0);
+    const r = report(records, new Date('2026-03-05T00:00:00Z'), { window });
+    await expectNamedQueriesMatchReport(async (name) => (await db.query(NAMED_QUERIES.find((q) => q.name === name)!.sql, ['2026-03-02', '2026-03-04'])).rows, r);
+  });
 });
