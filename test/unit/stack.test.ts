@@ -163,7 +163,8 @@ describe('functions', () => {
       const config = JSON.parse(functionEnv(name)[ENV.config] as string) as unknown;
       expect(config).toEqual(parseDeploymentConfig(TEST_CONFIG));
     }
-    expect(Object.keys(template.findResources('AWS::Lambda::Function'))).toHaveLength(5);
+    // The five handlers and the decision stream (test/unit/analytics-stack.test.ts).
+    expect(Object.keys(template.findResources('AWS::Lambda::Function'))).toHaveLength(6);
   });
 
   it('gives each function only the variables it uses; the expire function never gets its own ARN', () => {
@@ -200,7 +201,10 @@ describe('least privilege', () => {
     for (const s of statements) {
       const actions = list(s.Action);
       for (const a of actions) expect(a).not.toMatch(/^dynamodb:(DeleteItem|Scan|BatchWriteItem|\*|Delete.*|Update(Table|TimeToLive))$/);
-      if (JSON.stringify(s.Resource).includes(logId)) {
+      if (JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [logId, 'StreamArn'] })) {
+        // The decision stream function reads the log's stream, and only that.
+        for (const a of actions) expect(['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator']).toContain(a);
+      } else if (JSON.stringify(s.Resource).includes(logId)) {
         for (const a of actions) expect(['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query']).toContain(a);
       }
     }
@@ -422,7 +426,8 @@ describe('alarms', () => {
         AlarmActions: [topic],
       });
     }
-    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(2 + 1 + 1 + 5);
+    // Two groups' oldest pending, the expiry DLQ, failed executions, five functions' errors, the decision stream's two.
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(2 + 1 + 1 + 5 + 2);
   });
 });
 
