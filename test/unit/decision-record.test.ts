@@ -10,7 +10,9 @@ import {
   timeOnCardMs,
   type HitlDecision,
 } from '#shared/review/decision-record.ts';
+import { renderReviewPage } from '#shared/render/review-page.ts';
 import { ReviewerGroup } from '#shared/schemas/config.ts';
+import { parseResponseForm } from '#shared/schemas/response-form.ts';
 import type { Decision } from '#shared/schemas/decision.ts';
 import { storedRequest } from '../support/stored-request.ts';
 
@@ -159,5 +161,28 @@ describe('extras on the final log event', () => {
     expect(decisionExtrasDetails({})).toEqual({});
     expect(decisionExtrasOf({ channel: 3, timeOnCardMs: -1, outOfHours: 'yes' })).toEqual({});
     expect(decisionExtrasOf(undefined)).toEqual({});
+  });
+});
+
+describe('time on card from the review page', () => {
+  const group = ReviewerGroup.parse({ tiers: [{ name: 'leads', members: ['lead@example.com'] }] });
+
+  it('every form posts back when the page was rendered; the decision then knows its time on card', () => {
+    const opened = new Date('2025-06-03T13:02:00.000Z');
+    const html = renderReviewPage({ request: storedRequest(), group, now: opened, approver: 'lead@example.com', formAction: 'https://example.com/r/x', canEscalate: false });
+    const forms = html.split('<form').length - 1;
+    const values = [...html.matchAll(/name="opened" value="([^"]+)"/g)].map((m) => m[1]);
+    expect(values).toHaveLength(forms);
+    expect(new Set(values)).toEqual(new Set([opened.toISOString()]));
+    const form = parseResponseForm({ choice: 'approve', round: '1', opened: values[0]! });
+    expect(timeOnCardMs(form.opened, storedRequest(), '2025-06-03T13:02:04.250Z')).toBe(4250);
+  });
+
+  it('a missing or mangled value never refuses the decision', () => {
+    expect(parseResponseForm({ choice: 'deny', round: '1', reason: 'no' }).opened).toBeUndefined();
+    const long = parseResponseForm({ choice: 'approve', round: '1', opened: 'x'.repeat(500) });
+    expect(long.choice).toBe('approve');
+    expect(long.opened).toBeUndefined();
+    expect(timeOnCardMs(parseResponseForm({ choice: 'approve', round: '1', opened: 'soon' }).opened, storedRequest(), '2025-06-03T13:02:04.250Z')).toBeUndefined();
   });
 });
