@@ -31,6 +31,7 @@ import { isFinalEvent, type DecisionRow } from '#shared/analytics/rows.ts';
 import { recordsOf, requestRows } from '#shared/review/report.ts';
 import type { DeploymentConfig } from '#shared/schemas/config.ts';
 import { DecisionLog } from '#shared/store/decision-log.ts';
+import { DECISION_LOG } from '#shared/tables.ts';
 import type { LogEvent } from '#shared/store/model.ts';
 
 export interface QueryResult {
@@ -203,30 +204,16 @@ export interface SyncResult {
 /** Late writes (a retried final event) land at most this long after their decision time and are still picked up. */
 export const SYNC_OVERLAP_MS = 15 * 60_000;
 
+/** Every final event: a Scan of the sparse decisions-by-day index, which holds only them (and replays, dropped here). */
 async function scanFinalEvents(doc: DynamoDBDocumentClient, tableName: string): Promise<LogEvent[]> {
-  const SEGMENTS = 4;
-  const perSegment = await Promise.all(
-    Array.from({ length: SEGMENTS }, async (_, segment) => {
-      const events: LogEvent[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await doc.send(
-          new ScanCommand({
-            TableName: tableName,
-            Segment: segment,
-            TotalSegments: SEGMENTS,
-            FilterExpression: 'attribute_exists(#decision)',
-            ExpressionAttributeNames: { '#decision': 'decision' },
-            ExclusiveStartKey: start,
-          }),
-        );
-        for (const item of out.Items ?? []) if (isFinalEvent(item as LogEvent)) events.push(item as LogEvent);
-        start = out.LastEvaluatedKey;
-      } while (start);
-      return events;
-    }),
-  );
-  return perSegment.flat();
+  const events: LogEvent[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await doc.send(new ScanCommand({ TableName: tableName, IndexName: DECISION_LOG.byDayIndex.name, ExclusiveStartKey: start }));
+    for (const item of out.Items ?? []) if (isFinalEvent(item as LogEvent)) events.push(item as LogEvent);
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return events;
 }
 
 /**

@@ -16,7 +16,7 @@ import { DecisionLog } from '#shared/store/decision-log.ts';
 import { RequestStore } from '#shared/store/requests.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 import { expectNamedQueriesMatchReport } from '../support/named-vs-report.ts';
-import { seedDecisions, writeSeeded, type Seeded } from '../support/seed-decisions.ts';
+import { seedDecisions, writeSeeded, type Seeded } from '#local/bench/seed-decisions.ts';
 import cdkJson from '../../cdk.json' with { type: 'json' };
 
 interface Run {

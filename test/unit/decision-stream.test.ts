@@ -10,7 +10,7 @@ import { DECISION_COLUMNS } from '#shared/analytics/columns.ts';
 import { forwardDecisions, PUT_ATTEMPTS, type StreamDeps } from '#shared/analytics/stream.ts';
 import { parseDeploymentConfig } from '#shared/schemas/config.ts';
 import type { LogEvent } from '#shared/store/model.ts';
-import { seedDecisions } from '../support/seed-decisions.ts';
+import { seedDecisions } from '#local/bench/seed-decisions.ts';
 import { TEST_CONFIG } from '../support/synth.ts';
 
 const config = parseDeploymentConfig(TEST_CONFIG);

@@ -4,14 +4,16 @@
  * computes in TypeScript.
  */
 import { TrinoSQL } from 'dt-sql-parser/dist/parser/trino/index.js';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insightsQueries } from '#infra/constructs/decision-dashboard.ts';
 import { DecisionDatabase } from '#local/sql.ts';
 import { DECISION_COLUMNS } from '#shared/analytics/columns.ts';
 import { NAMED_QUERIES } from '#shared/analytics/queries.ts';
 import { recordsOf, report, type DecisionRecord } from '#shared/review/report.ts';
 import { parseDeploymentConfig } from '#shared/schemas/config.ts';
 import { expectNamedQueriesMatchReport } from '../support/named-vs-report.ts';
-import { seedDecisions } from '../support/seed-decisions.ts';
+import { seedDecisions } from '#local/bench/seed-decisions.ts';
 import cdkJson from '../../cdk.json' with { type: 'json' };
 
 const trino = new TrinoSQL();
@@ -70,6 +72,16 @@ describe('named queries: both dialects', () => {
     expect(trino.validate('SELECT 7 // 2 FROM decisions').length).toBeGreaterThan(0);
     expect(functionsCalled("SELECT approx_percentile(decision_latency_ms, 0.9) FROM decisions WHERE kind IN ('approval')")).toEqual(['approx_percentile']);
     await expect(db.query('SELECT count_iff(by_person) FROM decisions')).rejects.toThrow(/count_iff/);
+  });
+
+  it('docs/analytics.md shows every named query as it is, every column and every saved Logs Insights query', () => {
+    const doc = readFileSync(new URL('../../docs/analytics.md', import.meta.url), 'utf8');
+    for (const q of NAMED_QUERIES) {
+      expect(doc, q.name).toContain(`### ${q.name}`);
+      expect(doc, q.name).toContain(q.sql);
+    }
+    for (const c of DECISION_COLUMNS) expect(doc, c.name).toContain(`| \`${c.name}\` | ${c.type} |`);
+    for (const name of Object.keys(insightsQueries())) expect(doc, name).toContain(`| \`${name}\` |`);
   });
 
   it("the table's columns are the hitl_decision record's, then the analysts' own", () => {
