@@ -43,7 +43,7 @@ Usage:
   hitl export [--since …] [--until …] [--agent <name>] [--action <type>] [--all]
                                                   eval cases as JSON Lines: where people disagreed with the agent
   hitl sql "<query>" [--since …] [--until …] [--json | --csv] [--data <dir>] [--refresh]
-  hitl sql --named <name> [--since …] [--until …] [--json | --csv] [--data <dir>]
+  hitl sql --named <name> [--since …] [--until …] [--json | --csv] [--data <dir>] [--show]
   hitl sql --list                                 SQL (DuckDB) over the decisions table Athena also has;
                                                   --list names the saved queries
 
@@ -69,6 +69,7 @@ Report and export options:
 
 SQL options:
   --named <name>            run a saved query (the same SQL as the Athena named query hitl-<name>)
+  --show                    with --named: print its SQL instead of running it
   --since, --until          the window of a saved query, or of the two ? parameters of your own, as whole
                             UTC days (default the last 7 days, today included)
   --data <dir>              query Parquet files in an S3-style export directory (day=YYYY-MM-DD/…) instead
@@ -117,6 +118,7 @@ const OPTIONS = {
   'decisions-table': { type: 'string' },
   named: { type: 'string' },
   list: { type: 'boolean' },
+  show: { type: 'boolean' },
   data: { type: 'string' },
   refresh: { type: 'boolean' },
   csv: { type: 'boolean' },
@@ -435,6 +437,11 @@ async function sqlCommand(values: Values, positionals: string[], io: Io): Promis
   const named = values.named === undefined ? undefined : namedQuery(values.named);
   if (values.named !== undefined && !named) throw new UsageError(`No saved query "${values.named}"; hitl sql --list names them: ${NAMED_QUERIES.map((q) => q.name).join(', ')}`);
   if (named && positionals.length > 0) throw new UsageError('Give a query or --named <name>, not both');
+  if (values.show) {
+    if (!named) throw new UsageError('--show goes with --named <name>');
+    io.out(named.sql);
+    return 0;
+  }
   const sql = named?.sql ?? positionals.join(' ');
   if (!sql.trim()) throw new UsageError('hitl sql "<query>" or hitl sql --named <name> (hitl sql --list names the saved queries)');
   const days = dayWindow(values.since, values.until, new Date());
