@@ -430,7 +430,8 @@ const SCOPE_LABEL: Record<Finding['scope'], string> = { agent: 'agent ', actionT
 export function formatReport(r: DecisionReport): string {
   const o = r.overall;
   const span = r.window ? ` from ${r.window.from} to ${r.window.to}` : '';
-  const lines = [`${o.decisions} decision${o.decisions === 1 ? '' : 's'}${span}: ${o.byPeople} by people, ${o.byPolicy} by policy.`];
+  const cancelled = o.cancelled > 0 ? `, ${o.cancelled} cancelled` : '';
+  const lines = [`${o.decisions} decision${o.decisions === 1 ? '' : 's'}${span}: ${o.byPeople} by people, ${o.byPolicy} by policy${cancelled}.`];
   if (o.decisions === 0) return lines.join('\n');
   lines.push('Rates of approved, denied and modified are over people\'s verdicts on approvals and verifications; latency is people\'s.', '');
   lines.push(...table('agent', r.byAgent), '', ...table('action type', r.byActionType), '');
