@@ -41,7 +41,7 @@ export interface QueryResult {
 }
 
 /** Functions Athena (Trino) has and DuckDB names otherwise, so ad-hoc queries run unchanged in both. */
-const TRINO_NAMES = ["CREATE OR REPLACE MACRO json_extract_scalar(json, path) AS json_extract_string(json, path)"];
+const TRINO_NAMES = ['CREATE OR REPLACE TEMP MACRO json_extract_scalar(json, path) AS json_extract_string(json, path)'];
 
 const ALL_COLUMNS: readonly { name: keyof DecisionRow; type: Column['type'] }[] = [...DECISION_COLUMNS, PARTITION_COLUMN];
 
@@ -166,8 +166,17 @@ export class DecisionDatabase {
   }
 
   async setSyncState(state: { decisionsTable: string; tableCreated: string; watermark: string }): Promise<void> {
+    await this.connection.run('BEGIN TRANSACTION');
     await this.connection.run('DELETE FROM hitl_sync');
     await this.connection.run('INSERT INTO hitl_sync VALUES (?, ?, ?)', [state.decisionsTable, state.tableCreated, state.watermark]);
+    await this.connection.run('COMMIT');
+  }
+
+  /** Which of these request ids already have a row. */
+  async presentIds(ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const { rows } = await this.query(`SELECT request_id FROM ${DECISIONS_TABLE} WHERE request_id IN (${ids.map(quote).join(', ')})`);
+    return new Set(rows.map((r) => String(r.request_id)));
   }
 
   close(): void {
@@ -195,7 +204,7 @@ export interface DecisionTables {
 export interface SyncResult {
   /** True when every final event was read (first run, `--refresh`, or the tables were recreated). */
   full: boolean;
-  /** Final events read this time. */
+  /** Final events added this time. */
   read: number;
   /** Rows in the table afterwards. */
   total: number;
@@ -234,14 +243,20 @@ export async function syncFromTables(db: DecisionDatabase, tables: DecisionTable
   } else {
     const from = new Date(Date.parse(state.watermark) - SYNC_OVERLAP_MS).toISOString();
     const to = new Date(now.getTime() + 86_400_000).toISOString();
-    events = (await new DecisionLog(tables.doc, tables.decisionsTable).decisionsInWindow({ from, to })).filter(isFinalEvent);
+    const recent = (await new DecisionLog(tables.doc, tables.decisionsTable).decisionsInWindow({ from, to })).filter(isFinalEvent);
+    // A final event never changes: the ones the mirror has are skipped, so a run with nothing new writes nothing.
+    const present = await db.presentIds(recent.map((e) => e.requestId));
+    events = recent.filter((e) => !present.has(e.requestId));
   }
-  const requests = await requestRows(tables.doc, tables.requestsTable, [...new Set(events.map((e) => e.requestId))]);
-  const rows = recordsOf(events, requests, tables.config ? { config: tables.config } : {}).map((r) => r.row!);
-  if (full) await db.clear();
-  await db.upsert(rows);
+  if (events.length > 0 || full) {
+    const requests = await requestRows(tables.doc, tables.requestsTable, [...new Set(events.map((e) => e.requestId))]);
+    const rows = recordsOf(events, requests, tables.config ? { config: tables.config } : {}).map((r) => r.row!);
+    if (full) await db.clear();
+    await db.upsert(rows);
+  }
   const latest = events.reduce((max, e) => (e.at > max ? e.at : max), full ? '' : (state?.watermark ?? ''));
-  await db.setSyncState({ decisionsTable: tables.decisionsTable, tableCreated, watermark: latest || new Date(0).toISOString() });
+  const next = { decisionsTable: tables.decisionsTable, tableCreated, watermark: latest || new Date(0).toISOString() };
+  if (full || next.watermark !== state?.watermark) await db.setSyncState(next);
   const { rows: count } = await db.query(`SELECT count(*) AS n FROM ${DECISIONS_TABLE}`);
   return { full, read: events.length, total: Number(count[0]?.n ?? 0) };
 }
