@@ -3,15 +3,13 @@
  * log events (created, notified, the final event, resumed, and now and then a `replayed` one that analytics
  * must ignore), from a seeded generator, so every run writes the same data.
  */
-import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isOutOfHours, decisionExtrasDetails } from '#shared/review/decision-record.ts';
 import type { DeploymentConfig } from '#shared/schemas/config.ts';
 import type { Decision, PolicyName } from '#shared/schemas/decision.ts';
 import { ReviewRequest, type ReviewRequestInput } from '#shared/schemas/review-request.ts';
 import { decisionIndexKeys } from '#shared/store/decision-log.ts';
-import type { DecisionLog } from '#shared/store/decision-log.ts';
 import type { LogEvent, StoredRequest } from '#shared/store/model.ts';
-import type { RequestStore } from '#shared/store/requests.ts';
 
 /** mulberry32: a small, seeded generator. */
 export function seededRandom(seed: number): () => number {
@@ -255,22 +253,20 @@ export async function writeSeededInBulk(doc: DynamoDBDocumentClient, tables: { r
   await writeItems(doc, tables.decisions, seeded.events);
 }
 
-/** Write the seeded rows and events through the stores, as the handlers do: conditional puts, final events keyed once. */
-export async function writeSeeded(stores: { requests: RequestStore; decisionLog: DecisionLog }, seeded: Seeded, concurrency = 8): Promise<void> {
+/** Write the seeded rows and events one conditional put at a time (never over an existing item), as the handlers write them. */
+export async function writeSeeded(doc: DynamoDBDocumentClient, tables: { requests: string; decisions: string }, seeded: Seeded, concurrency = 8): Promise<void> {
   const byRequest = new Map<string, LogEvent[]>();
   for (const e of seeded.events) byRequest.set(e.requestId, [...(byRequest.get(e.requestId) ?? []), e]);
   const queue = [...seeded.rows];
+  const put = (TableName: string, Item: object, key: string) =>
+    doc.send(new PutCommand({ TableName, Item: Item as Record<string, unknown>, ConditionExpression: 'attribute_not_exists(#k)', ExpressionAttributeNames: { '#k': key } }));
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       for (let row = queue.shift(); row; row = queue.shift()) {
-        if (!(await stores.requests.create(row))) throw new Error(`request ${row.requestId} exists already`);
-        for (const { eventKey: _key, ...event } of byRequest.get(row.requestId) ?? []) {
-          if (FINAL.has(event.event) && event.decision) await stores.decisionLog.appendFinal({ ...event, decision: event.decision });
-          else await stores.decisionLog.append(event);
-        }
+        await put(tables.requests, row, 'requestId');
+        for (const event of byRequest.get(row.requestId) ?? []) await put(tables.decisions, event, 'eventKey');
       }
     }),
   );
 }
 
-const FINAL = new Set<string>(['decided', 'expired', 'corrected', 'cancelled']);

@@ -1,5 +1,5 @@
 /**
- * `hitl sql` against the local stack: a few hundred decisions of known outcomes written through the stores,
+ * `hitl sql` against the local stack: a few hundred decisions of known outcomes written to the tables,
  * then every named query run by the CLI equals what `hitl report --json` gives for the same window; ad-hoc
  * SQL, the incremental mirror, CSV, and the same answers from a Parquet export directory.
  */
@@ -12,8 +12,6 @@ import { NAMED_QUERIES } from '#shared/analytics/queries.ts';
 import type { EvalCase } from '#shared/review/eval-export.ts';
 import type { DecisionReport } from '#shared/review/report.ts';
 import { parseDeploymentConfig } from '#shared/schemas/config.ts';
-import { DecisionLog } from '#shared/store/decision-log.ts';
-import { RequestStore } from '#shared/store/requests.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 import { expectNamedQueriesMatchReport } from '../support/named-vs-report.ts';
 import { seedDecisions, writeSeeded, type Seeded } from '#local/bench/seed-decisions.ts';
@@ -50,8 +48,7 @@ beforeAll(async () => {
   const config = parseDeploymentConfig(cdkJson.context.hitl);
   // 1 to 5 March 2026: the window is the middle three days, so decisions on either side must stay out.
   seeded = seedDecisions(config, { count: 300, firstDay: '2026-03-01', days: 5, seed: 3 });
-  const doc = stack.clients.doc;
-  await writeSeeded({ requests: new RequestStore(doc, stack.tables.requests), decisionLog: new DecisionLog(doc, stack.tables.decisions) }, seeded);
+  await writeSeeded(stack.clients.doc, stack.tables, seeded);
   exportDir = mkdtempSync(join(tmpdir(), 'hitl-export-'));
 });
 
@@ -118,8 +115,7 @@ describe('hitl sql on the local stack', () => {
   it('the mirror reads only what is new: a decision written after the first run shows up in the next', async () => {
     const before = await json<{ n: number }[]>(['sql', 'SELECT count(*) AS n FROM decisions']);
     const more = seedDecisions(parseDeploymentConfig(cdkJson.context.hitl), { count: 3, firstDay: '2026-03-03', days: 1, seed: 99 });
-    const doc = stack.clients.doc;
-    await writeSeeded({ requests: new RequestStore(doc, stack.tables.requests), decisionLog: new DecisionLog(doc, stack.tables.decisions) }, more);
+    await writeSeeded(stack.clients.doc, stack.tables, more);
     // Written "late": their decision times are long before the last run's newest, so only --refresh reads them.
     const after = await cli(['sql', 'SELECT count(*) AS n FROM decisions', '--json']);
     expect(JSON.parse(after.out)).toEqual(before);
