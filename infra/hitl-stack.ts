@@ -149,7 +149,7 @@ export class HitlStack extends Stack {
       reviewerGroups: Object.keys(config.reviewerGroups),
       queueMetricDimensions: { service: POWERTOOLS_SERVICE_NAME, fn: 'monitor' },
       decisionLogGroups: [route.logGroup, respond.logGroup, expire.logGroup],
-      alarms: [...Object.values(this.alarms.oldestPendingAlarms), this.alarms.deadLetterAlarm, this.alarms.failedExecutionsAlarm, ...Object.values(this.alarms.functionErrorAlarms), ...this.analytics.alarms],
+      alarms: DecisionDashboard.alarmsIn(this),
       oldestPendingAgeSeconds: config.alarms.oldestPendingAgeSeconds,
     });
 

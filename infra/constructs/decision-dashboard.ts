@@ -7,7 +7,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { DIMENSION, METRIC, METRICS_NAMESPACE } from '#shared/metrics.ts';
 import { HITL_DECISION_MESSAGE } from '#shared/review/decision-record.ts';
 import { THRESHOLDS } from '#shared/review/report.ts';
@@ -105,6 +105,11 @@ export function insightsQueries(fastApprovalMs: number = THRESHOLDS.fastApproval
 }
 
 export class DecisionDashboard extends Construct {
+  /** Every alarm defined in `scope` so far: create the dashboard last and it shows them all. */
+  static alarmsIn(scope: IConstruct): cloudwatch.IAlarm[] {
+    return scope.node.findAll().filter((c): c is cloudwatch.Alarm => c instanceof cloudwatch.Alarm);
+  }
+
   readonly dashboard: cloudwatch.Dashboard;
   readonly queries: Readonly<Record<string, logs.QueryDefinition>>;
 

@@ -131,7 +131,7 @@ describe('Glue and Athena', () => {
   });
 
   it('an analyst policy to query the workgroup and read the decisions and results, nothing else in the bucket', () => {
-    const policy = only('AWS::IAM::ManagedPolicy');
+    const policy = (template.toJSON().Resources[logicalId(template, 'AWS::IAM::ManagedPolicy', 'AnalyticsAnalystPolicy')] as { Properties: Json }).Properties;
     const statements = (policy.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement;
     const puts = statements.find((s) => JSON.stringify(s.Action).includes('s3:PutObject'))!;
     expect(JSON.stringify(puts.Resource)).toContain('/athena-results/*');
