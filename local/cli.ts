@@ -27,7 +27,7 @@ import { FallbackPolicy, KINDS, parseReviewRequest, type ReviewRequest } from '#
 import { DecisionLog, type TimeWindow } from '#shared/store/decision-log.ts';
 import { runDemoAgent, summarizeDecision } from './demo-agent.ts';
 import { NoLocalStackError, readEndpointsFile, type EndpointsFile } from './endpoints-file.ts';
-import { DecisionDatabase, SqlParameterError, formatCsv, formatTable, syncFromTables } from './sql.ts';
+import type { DecisionDatabase } from './sql.ts';
 
 export const USAGE = `hitl: human review requests from the command line
 
@@ -407,7 +407,11 @@ function listNamedQueries(io: Io): number {
   return 0;
 }
 
+/** DuckDB loads only for `hitl sql`. */
+const sqlModule = () => import('./sql.ts');
+
 async function openDecisions(values: Values, io: Io): Promise<DecisionDatabase> {
+  const { DecisionDatabase, syncFromTables } = await sqlModule();
   if (values.data) return DecisionDatabase.openExport(resolve(values.data));
   if (values['requests-table'] || values['decisions-table']) {
     throw new UsageError('hitl sql reads the local stack, or with --data an export directory; for a deployed stack run the same SQL in Athena (workgroup in the stack output AnalyticsWorkGroup), or `aws s3 sync` the decisions prefix and use --data');
@@ -445,6 +449,7 @@ async function sqlCommand(values: Values, positionals: string[], io: Io): Promis
   const sql = named?.sql ?? positionals.join(' ');
   if (!sql.trim()) throw new UsageError('hitl sql "<query>" or hitl sql --named <name> (hitl sql --list names the saved queries)');
   const days = dayWindow(values.since, values.until, new Date());
+  const { formatCsv, formatTable } = await sqlModule();
   const db = await openDecisions(values, io);
   try {
     const params = (await db.parameterCount(sql)) === 2 ? [days.from, days.to] : [];
@@ -458,8 +463,13 @@ async function sqlCommand(values: Values, positionals: string[], io: Io): Promis
   }
 }
 
+/** `hitl sql` with the wrong number of values for its ? parameters (by name: the module loads lazily). */
+function isSqlParameterError(err: unknown): err is Error {
+  return err instanceof Error && err.name === 'SqlParameterError';
+}
+
 function describeFailure(err: unknown): string {
-  if (err instanceof InvalidRequestError || err instanceof UsageError || err instanceof NoLocalStackError || err instanceof SqlParameterError) return err.message;
+  if (err instanceof InvalidRequestError || err instanceof UsageError || err instanceof NoLocalStackError || isSqlParameterError(err)) return err.message;
   if (err instanceof Error && /^(Parser|Binder|Catalog|Conversion|Invalid Input|IO) Error/.test(err.message)) return err.message;
   const e = err as Error & { code?: string; cause?: { code?: string } };
   if (e.code === 'ECONNREFUSED' || e.cause?.code === 'ECONNREFUSED' || e.name === 'TimeoutError') {
@@ -506,7 +516,7 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     }
   } catch (err) {
     io.err(describeFailure(err));
-    return err instanceof UsageError || err instanceof InvalidRequestError || err instanceof SqlParameterError ? 2 : 1;
+    return err instanceof UsageError || err instanceof InvalidRequestError || isSqlParameterError(err) ? 2 : 1;
   }
 }
 

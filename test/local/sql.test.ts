@@ -107,6 +107,11 @@ describe('hitl sql on the local stack', () => {
     const bad = await cli(['sql', 'SELECT nope FROM decisions']);
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/Binder Error.*nope/);
+    const oneParameter = await cli(['sql', 'SELECT count(*) AS n FROM decisions WHERE day >= ?']);
+    expect(oneParameter.code).toBe(2);
+    expect(oneParameter.err).toContain('The query has 1 ? parameter; 0 given');
+    const shown = await cli(['sql', '--named', 'rates', '--show']);
+    expect(shown.out).toBe(NAMED_QUERIES.find((q) => q.name === 'rates')!.sql);
     const unknown = await cli(['sql', '--named', 'no-such-query']);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toContain(NAMED_QUERIES[0]!.name);
