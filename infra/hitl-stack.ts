@@ -1,8 +1,9 @@
 /**
  * The hitl stack: review tables, the five handlers, the review state machine, the reviewers' HTTP API,
- * expiry scheduling, the link-signing secret and SLO alarms, wired with least-privilege grants.
+ * expiry scheduling, the link-signing secret, SLO alarms, the decision stream to S3 for Athena and the
+ * decisions dashboard, wired with least-privilege grants.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Size, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -11,6 +12,8 @@ import { ENV } from '#shared/env.ts';
 import { ConfigError } from '#shared/errors.ts';
 import { backstopSeconds } from '#shared/policies/backstop.ts';
 import { parseDeploymentConfig, type DeploymentConfig } from '#shared/schemas/config.ts';
+import { DecisionAnalytics } from './constructs/decision-analytics.ts';
+import { DecisionDashboard } from './constructs/decision-dashboard.ts';
 import { ExpiryScheduling } from './constructs/expiry-scheduling.ts';
 import { POWERTOOLS_SERVICE_NAME } from './constructs/handler-function.ts';
 import { ReviewApi } from './constructs/review-api.ts';
@@ -48,6 +51,8 @@ export class HitlStack extends Stack {
   readonly agentPolicy: iam.ManagedPolicy;
   /** Runs the settle function's cancel on execution status changes. */
   readonly executionEnded: events.Rule;
+  readonly analytics: DecisionAnalytics;
+  readonly dashboard: DecisionDashboard;
 
   constructor(scope: Construct, id: string, props: HitlStackProps) {
     super(scope, id, props);
@@ -164,6 +169,25 @@ export class HitlStack extends Stack {
       this.workflow.agentPolicyStatements()[1]!.resources[0]!,
       'Execution ARNs are not known in advance; the wildcard covers only this state machine’s executions, for DescribeExecution and StopExecution.',
     );
+    this.analytics = new DecisionAnalytics(this, 'Analytics', {
+      decisionLog: this.tables.decisionLog,
+      requestsTable: this.tables.requests,
+      environment: { [ENV.requestsTable]: this.tables.requests.tableName, [ENV.decisionsTable]: this.tables.decisionLog.tableName, [ENV.config]: configJson },
+      name: this.stackName,
+      queryScanLimit: Size.mebibytes(config.analytics.queryScanLimitMb),
+      bufferInterval: Duration.seconds(config.analytics.bufferSeconds),
+      retentionDays: config.retentionDays,
+      alarmTopic: this.alarms.alarmTopic,
+      removalPolicy,
+    });
+    this.dashboard = new DecisionDashboard(this, 'Dashboard', {
+      name: this.stackName,
+      reviewerGroups: Object.keys(config.reviewerGroups),
+      queueMetricDimensions: { service: POWERTOOLS_SERVICE_NAME, fn: 'monitor' },
+      decisionLogGroups: [route.logGroup, respond.logGroup, expire.logGroup, settle.logGroup],
+      alarms: DecisionDashboard.alarmsIn(this),
+      oldestPendingAgeSeconds: config.alarms.oldestPendingAgeSeconds,
+    });
 
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     output('StateMachineArn', this.workflow.stateMachine.stateMachineArn, 'Start a review: StartExecution with a ReviewRequest');
@@ -174,5 +198,6 @@ export class HitlStack extends Stack {
     output('ScheduleGroupName', this.scheduling.scheduleGroupName, 'EventBridge Scheduler group of expiry schedules');
     output('AgentPolicyArn', this.agentPolicy.managedPolicyArn, 'Attach to an agent role: StartExecution, DescribeExecution, StopExecution');
     output('AlarmTopicArn', this.alarms.alarmTopic.topicArn, 'Subscribe operators to hitl alarms');
+    for (const [id, value, description] of this.analytics.outputs()) output(id, value, description);
   }
 }

@@ -4,7 +4,7 @@
  * table names, to AWS with the standard SDK config.
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
@@ -17,16 +17,19 @@ import {
   type ExecutionStatus,
 } from '@aws-sdk/client-sfn';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { NAMED_QUERIES, namedQuery } from '#shared/analytics/queries.ts';
 import { documentClient } from '#shared/clients.ts';
 import { neutralize, printableJson } from '#shared/render/inert-text.ts';
 import { InvalidRequestError } from '#shared/errors.ts';
 import { evalCases } from '#shared/review/eval-export.ts';
 import { fetchDecisions, formatReport, report as buildReport, type DecisionQuery, type DecisionSource } from '#shared/review/report.ts';
+import { parseDeploymentConfig, type DeploymentConfig } from '#shared/schemas/config.ts';
 import type { Decision } from '#shared/schemas/decision.ts';
 import { FallbackPolicy, KINDS, parseReviewRequest, type ReviewRequest } from '#shared/schemas/review-request.ts';
 import { DecisionLog, type TimeWindow } from '#shared/store/decision-log.ts';
 import { runDemoAgent, summarizeDecision } from './demo-agent.ts';
 import { NoLocalStackError, readEndpointsFile, type EndpointsFile } from './endpoints-file.ts';
+import type { DecisionDatabase } from './sql.ts';
 
 export const USAGE = `hitl: human review requests from the command line
 
@@ -42,6 +45,10 @@ Usage:
                                                   rates, latency and findings per agent and action type
   hitl export [--since …] [--until …] [--agent <name>] [--action <type>] [--all]
                                                   eval cases as JSON Lines: where people disagreed with the agent
+  hitl sql "<query>" [--since …] [--until …] [--json | --csv] [--data <dir>] [--refresh]
+  hitl sql --named <name> [--since …] [--until …] [--json | --csv] [--data <dir>] [--show]
+  hitl sql --list                                 SQL (DuckDB) over the decisions table Athena also has;
+                                                  --list names the saved queries
 
 Request options:
   --group <name>            reviewer group (default: the local stack's first group)
@@ -62,6 +69,16 @@ Report and export options:
   --agent <name>            only this agent's decisions
   --action <type>           only this action type: approval#refund, verification#email, disambiguation, …
   --all                     export every decision made by a person, not only the disagreements
+
+SQL options:
+  --named <name>            run a saved query (the same SQL as the Athena named query hitl-<name>)
+  --show                    with --named: print its SQL instead of running it
+  --since, --until          the window of a saved query, or of the two ? parameters of your own, as whole
+                            UTC days (default the last 7 days, today included)
+  --data <dir>              query Parquet files in an S3-style export directory (day=YYYY-MM-DD/…) instead
+                            of the local stack's tables
+  --refresh                 reread every decision from the local stack's tables
+  --csv                     CSV instead of a table
 
 Where:
   --state-dir <dir>         local stack state (default .hitl); its local.json has the endpoints
@@ -102,6 +119,12 @@ const OPTIONS = {
   all: { type: 'boolean' },
   'requests-table': { type: 'string' },
   'decisions-table': { type: 'string' },
+  named: { type: 'string' },
+  list: { type: 'boolean' },
+  show: { type: 'boolean' },
+  data: { type: 'string' },
+  refresh: { type: 'boolean' },
+  csv: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -304,6 +327,7 @@ function env(values: Values, io: Io): number {
 }
 
 const AGE = /^(\d+)(m|h|d|w)$/;
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const AGE_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
 
 function timestamp(value: string, flag: string): Date {
@@ -314,7 +338,8 @@ function timestamp(value: string, flag: string): Date {
 
 /** The report window from --since (an age or a timestamp, default 7d) and --until (default now). */
 export function reportWindow(since: string | undefined, until: string | undefined, now: Date): TimeWindow {
-  const to = until === undefined ? now : timestamp(until, '--until');
+  // A day alone as --until means the whole of that day, as in hitl sql.
+  const to = until === undefined ? now : DAY.test(until) ? new Date(`${until}T23:59:59.999Z`) : timestamp(until, '--until');
   const age = AGE.exec(since ?? '7d');
   const from = age ? new Date(to.getTime() - Number(age[1]) * AGE_MS[age[2] as keyof typeof AGE_MS]) : timestamp(since!, '--since');
   if (from > to) throw new UsageError(`--since (${from.toISOString()}) is after --until (${to.toISOString()})`);
@@ -327,11 +352,12 @@ function actionTypeFlag(value: string | undefined): string | undefined {
 }
 
 /** The decision tables: the local stack's, or with both table names the ones in AWS (usual SDK config). */
-function decisionSource(values: Values): DecisionSource & { close(): void } {
+function decisionSource(values: Values): DecisionSource & { dynamodb: DynamoDBClient; close(): void } {
   const requestsTable = values['requests-table'];
   const decisionsTable = values['decisions-table'];
   let dynamodb: DynamoDBClient;
   let tables: { requests: string; decisions: string };
+  let config: DeploymentConfig | undefined;
   if ((requestsTable || decisionsTable) && !values['state-dir']) {
     if (!requestsTable || !decisionsTable) throw new UsageError('--requests-table and --decisions-table go together (stack outputs RequestsTableName and DecisionLogTableName)');
     dynamodb = new DynamoDBClient(values.region ? { region: values.region } : {});
@@ -340,8 +366,24 @@ function decisionSource(values: Values): DecisionSource & { close(): void } {
     const local = readEndpointsFile(resolve(values['state-dir'] ?? '.hitl'));
     dynamodb = new DynamoDBClient({ endpoint: local.endpoints.dynamodb, region: local.region, credentials: local.credentials });
     tables = { requests: requestsTable ?? local.tables.requests, decisions: decisionsTable ?? local.tables.decisions };
+    config = localConfig(local);
   }
-  return { log: new DecisionLog(documentClient(dynamodb), tables.decisions), requestsTable: tables.requests, close: () => dynamodb.destroy() };
+  return {
+    log: new DecisionLog(documentClient(dynamodb), tables.decisions),
+    requestsTable: tables.requests,
+    ...(config ? { config } : {}),
+    dynamodb,
+    close: () => dynamodb.destroy(),
+  };
+}
+
+/** The deployment config the local stack's functions run with, if it records one that parses. */
+function localConfig(local: EndpointsFile): DeploymentConfig | undefined {
+  try {
+    return local.config === undefined ? undefined : parseDeploymentConfig(local.config);
+  } catch {
+    return undefined;
+  }
 }
 
 async function withDecisions<T>(values: Values, read: (source: DecisionSource, query: DecisionQuery) => Promise<T>): Promise<T> {
@@ -371,8 +413,82 @@ async function exportCommand(values: Values, io: Io): Promise<number> {
   return 0;
 }
 
+/** The window of a saved query as whole UTC days: --since (an age, a day or a timestamp; default 7d), --until (default today). */
+export function dayWindow(since: string | undefined, until: string | undefined, now: Date): { from: string; to: string } {
+  const w = reportWindow(since ?? '6d', until, now);
+  return { from: w.from.slice(0, 10), to: w.to.slice(0, 10) };
+}
+
+function listNamedQueries(io: Io): number {
+  const width = Math.max(...NAMED_QUERIES.map((q) => q.name.length));
+  for (const q of NAMED_QUERIES) io.out(`${q.name.padEnd(width)}  ${q.description}`);
+  return 0;
+}
+
+/** DuckDB loads only for `hitl sql`. */
+const sqlModule = () => import('./sql.ts');
+
+async function openDecisions(values: Values, io: Io): Promise<DecisionDatabase> {
+  const { DecisionDatabase, syncFromTables } = await sqlModule();
+  if (values.data) return DecisionDatabase.openExport(resolve(values.data));
+  if (values['requests-table'] || values['decisions-table']) {
+    throw new UsageError('hitl sql reads the local stack, or with --data an export directory; for a deployed stack run the same SQL in Athena (workgroup in the stack output AnalyticsWorkGroup), or `aws s3 sync` the decisions prefix and use --data');
+  }
+  const stateDir = resolve(values['state-dir'] ?? '.hitl');
+  const source = decisionSource(values);
+  const db = await DecisionDatabase.open(join(stateDir, 'analytics', 'decisions.duckdb'));
+  try {
+    const synced = await syncFromTables(
+      db,
+      { dynamodb: source.dynamodb, doc: source.log.doc, requestsTable: source.requestsTable, decisionsTable: source.log.tableName, ...(source.config ? { config: source.config } : {}) },
+      { full: values.refresh === true },
+    );
+    if (synced.full || synced.read > 0) io.err(`${synced.full ? 'read' : 'read up to'} ${synced.read} decision${synced.read === 1 ? '' : 's'} from the local stack (${synced.total} in all)`);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  } finally {
+    source.close();
+  }
+}
+
+async function sqlCommand(values: Values, positionals: string[], io: Io): Promise<number> {
+  if (values.list) return listNamedQueries(io);
+  if (values.json && values.csv) throw new UsageError('--json and --csv: choose one');
+  const named = values.named === undefined ? undefined : namedQuery(values.named);
+  if (values.named !== undefined && !named) throw new UsageError(`No saved query "${values.named}"; hitl sql --list names them: ${NAMED_QUERIES.map((q) => q.name).join(', ')}`);
+  if (named && positionals.length > 0) throw new UsageError('Give a query or --named <name>, not both');
+  if (values.show) {
+    if (!named) throw new UsageError('--show goes with --named <name>');
+    io.out(named.sql);
+    return 0;
+  }
+  const sql = named?.sql ?? positionals.join(' ');
+  if (!sql.trim()) throw new UsageError('hitl sql "<query>" or hitl sql --named <name> (hitl sql --list names the saved queries)');
+  const days = dayWindow(values.since, values.until, new Date());
+  const { formatCsv, formatTable } = await sqlModule();
+  const db = await openDecisions(values, io);
+  try {
+    const params = (await db.parameterCount(sql)) === 2 ? [days.from, days.to] : [];
+    const result = await db.query(sql, params);
+    if (values.json) io.out(JSON.stringify(result.rows, null, 2));
+    else if (values.csv) io.out(formatCsv(result));
+    else io.out(formatTable(result));
+    return 0;
+  } finally {
+    db.close();
+  }
+}
+
+/** `hitl sql` with the wrong number of values for its ? parameters (by name: the module loads lazily). */
+function isSqlParameterError(err: unknown): err is Error {
+  return err instanceof Error && err.name === 'SqlParameterError';
+}
+
 function describeFailure(err: unknown): string {
-  if (err instanceof InvalidRequestError || err instanceof UsageError || err instanceof NoLocalStackError) return err.message;
+  if (err instanceof InvalidRequestError || err instanceof UsageError || err instanceof NoLocalStackError || isSqlParameterError(err)) return err.message;
+  if (err instanceof Error && /^(Parser|Binder|Catalog|Conversion|Invalid Input|IO) Error/.test(err.message)) return err.message;
   const e = err as Error & { code?: string; cause?: { code?: string } };
   if (e.code === 'ECONNREFUSED' || e.cause?.code === 'ECONNREFUSED' || e.name === 'TimeoutError') {
     return 'The local stack is not answering; is `npm start` running? (For a deployed stack: --state-machine-arn for request/status/list, --requests-table and --decisions-table for report/export.)';
@@ -423,12 +539,14 @@ export async function main(argv: string[], terminal: Io = defaultIo): Promise<nu
         return await reportCommand(values, io);
       case 'export':
         return await exportCommand(values, io);
+      case 'sql':
+        return await sqlCommand(values, rest, io);
       default:
         throw new UsageError(`Unknown command "${command}"\n\n${USAGE}`);
     }
   } catch (err) {
     io.err(describeFailure(err));
-    return err instanceof UsageError || err instanceof InvalidRequestError ? 2 : 1;
+    return err instanceof UsageError || err instanceof InvalidRequestError || isSqlParameterError(err) ? 2 : 1;
   }
 }
 

@@ -31,6 +31,8 @@ export interface EndpointsFile {
   scheduleGroup?: string;
   signingSecretId?: string;
   reviewerGroups: string[];
+  /** The deployment config the functions run with (their HITL_CONFIG), for the analytics commands. */
+  config?: unknown;
   /** AWS_* variables that point SDKs and CLIs at the stack. */
   env: Record<string, string>;
   pid: number;

@@ -180,14 +180,19 @@ function findRespondFunction(resolver: TemplateResolver, resources: StackResourc
   return resources.functions.find((f) => targets.has(f.logicalId))?.logicalId;
 }
 
-/** Group names from the deployment config the functions receive (for the CLI's default group). */
-function reviewerGroupsOf(resources: StackResources): string[] {
+/** The deployment config the functions receive, as JSON (undefined if they receive none or it is not JSON). */
+function configOf(resources: StackResources): unknown {
   const config = resources.functions.map((f) => f.env[ENV.config]).find((v) => v !== undefined);
   try {
-    return Object.keys((JSON.parse(config ?? '{}') as { reviewerGroups?: Record<string, unknown> }).reviewerGroups ?? {});
+    return config === undefined ? undefined : (JSON.parse(config) as unknown);
   } catch {
-    return [];
+    return undefined;
   }
+}
+
+/** Group names from the deployment config the functions receive (for the CLI's default group). */
+function reviewerGroupsOf(resources: StackResources): string[] {
+  return Object.keys((configOf(resources) as { reviewerGroups?: Record<string, unknown> } | undefined)?.reviewerGroups ?? {});
 }
 
 function tableFromEnv(resources: StackResources, key: string): string {
@@ -395,6 +400,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       scheduleGroup,
       signingSecretId: resources.secrets[0]?.arn,
       reviewerGroups: reviewerGroupsOf(resources),
+      config: configOf(resources),
       env: clientEnv,
       pid: process.pid,
       startedAt: new Date().toISOString(),

@@ -15,6 +15,8 @@ export const ENV = {
   schedulerRoleArn: 'HITL_SCHEDULER_ROLE_ARN',
   expireFunctionArn: 'HITL_EXPIRE_FUNCTION_ARN',
   scheduleDlqArn: 'HITL_SCHEDULE_DLQ_ARN',
+  /** The Firehose stream the decision-stream function writes rows to. */
+  decisionStream: 'HITL_DECISION_STREAM',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {

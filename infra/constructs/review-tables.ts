@@ -35,6 +35,8 @@ export class ReviewTables extends Construct {
       DECISION_LOG.ttlAttribute,
       DECISION_LOG_INDEXES,
       retain,
+      // New log events stream to S3 for SQL (DecisionAnalytics).
+      dynamodb.StreamViewType.NEW_IMAGE,
     );
   }
 
@@ -64,6 +66,7 @@ export class ReviewTables extends Construct {
     ttlAttribute: string,
     indexes: readonly IndexDef[],
     retain: boolean,
+    stream?: dynamodb.StreamViewType,
   ): dynamodb.Table {
     const table = new dynamodb.Table(this, id, {
       partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },
@@ -73,6 +76,7 @@ export class ReviewTables extends Construct {
       timeToLiveAttribute: ttlAttribute,
       deletionProtection: retain,
       removalPolicy: retain ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      stream,
     });
     for (const index of indexes) {
       table.addGlobalSecondaryIndex({

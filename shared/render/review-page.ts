@@ -24,12 +24,15 @@ export interface ReviewPageInput extends CardInput {
 interface FormContext {
   action: string;
   round: number;
+  /** When the page was rendered: posted back as `opened`, so the decision's time on card is known. */
+  opened: string;
 }
 
 function form(ctx: FormContext, choice: Choice, body: HtmlValue, hidden: Record<string, string> = {}): SafeHtml {
   return html`<form method="post" action="${ctx.action}">
 <input type="hidden" name="choice" value="${choice}">
 <input type="hidden" name="round" value="${ctx.round}">
+<input type="hidden" name="opened" value="${ctx.opened}">
 ${Object.entries(hidden).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}
 ${body}
 </form>`;
@@ -144,7 +147,7 @@ ${comment('correct-comment')}
 
 export function renderReviewPage(input: ReviewPageInput): string {
   const card = buildCard(input);
-  const ctx: FormContext = { action: input.formAction, round: input.request.round };
+  const ctx: FormContext = { action: input.formAction, round: input.request.round, opened: input.now.toISOString() };
   const escalate =
     input.canEscalate && card.nextTierName
       ? form(ctx, 'escalate', html`<button type="submit">Escalate to ${card.nextTierName}</button>`)

@@ -6,17 +6,12 @@
  */
 import type { JsonValue } from '../schemas/json.ts';
 import type { ChoiceOption, Draft, ReviewRequest } from '../schemas/review-request.ts';
-import { isPolicyDecision, type DecisionRecord } from './report.ts';
+import { isPersonDecision, proposalOf, type Proposal } from './decision-record.ts';
+import type { DecisionRecord } from './report.ts';
+
+export type { Proposal } from './decision-record.ts';
 
 export type Disagreement = 'denied' | 'modified' | 'other-option' | 'corrected';
-
-/** What the agent put forward, by kind. */
-export type Proposal =
-  | { action: { name: string; args: Record<string, JsonValue> } }
-  | { draft: Draft }
-  | { question: string; option: ChoiceOption }
-  | { task: { summary: string; attempts?: string } }
-  | { output: { id: string; content: string } };
 
 export interface EvalCase {
   requestId: string;
@@ -55,21 +50,6 @@ export interface EvalExport {
   missingRequests: number;
 }
 
-function proposalOf(request: ReviewRequest): Proposal {
-  switch (request.kind) {
-    case 'approval':
-      return { action: request.action };
-    case 'verification':
-      return { draft: request.draft };
-    case 'disambiguation':
-      return { question: request.question, option: request.options[0]! };
-    case 'escalation':
-      return { task: request.task };
-    case 'correction':
-      return { output: { id: request.output.id, content: request.output.content } };
-  }
-}
-
 function changedArgs(proposed: Record<string, JsonValue>, approved: Record<string, JsonValue>): Record<string, { from: JsonValue | undefined; to: JsonValue }> {
   const changes: Record<string, { from: JsonValue | undefined; to: JsonValue }> = {};
   for (const [key, to] of Object.entries(approved)) {
@@ -82,7 +62,7 @@ function changedArgs(proposed: Record<string, JsonValue>, approved: Record<strin
  * How a person's decision departs from the agent's proposal, or null when it does not. A "modified"
  * that changed nothing is agreement; denying a correction report confirms the agent's output.
  */
-export function disagreementOf(record: DecisionRecord & { request: ReviewRequest }): Disagreement | null {
+export function disagreementOf(record: Pick<DecisionRecord, 'decision'> & { request: ReviewRequest }): Disagreement | null {
   const { decision: d, request } = record;
   switch (d.outcome) {
     case 'denied':
@@ -135,7 +115,7 @@ function evalCase(record: DecisionRecord & { request: ReviewRequest }, disagreem
 export function evalCases(records: readonly DecisionRecord[], options: { all?: boolean } = {}): EvalExport {
   const out: EvalExport = { cases: [], humanDecisions: 0, missingRequests: 0 };
   for (const record of records) {
-    if (isPolicyDecision(record.decision)) continue;
+    if (!isPersonDecision(record.decision)) continue;
     out.humanDecisions += 1;
     if (!record.request) {
       out.missingRequests += 1;

@@ -11,6 +11,7 @@ import { deleteRoundSchedule } from '../schedules.ts';
 import type { Decision } from '../schemas/decision.ts';
 import { decisionIndexKeys } from '../store/decision-log.ts';
 import type { FinalLogEvent } from '../store/ledger.ts';
+import { buildHitlDecision, decisionExtrasDetails, isOutOfHours, logHitlDecision, type DecisionExtras } from './decision-record.ts';
 import type { LogEventType, StoredRequest } from '../store/model.ts';
 import { describeError } from './decisions.ts';
 import type { ReviewDeps, StoreDeps } from './deps.ts';
@@ -29,6 +30,8 @@ export interface FinalizeArgs {
   /** Reviewer email or `policy:<name>`. */
   actor: string;
   details?: Record<string, unknown>;
+  /** What the hitl_decision record adds where known: the channel, time on card. */
+  extras?: DecisionExtras;
 }
 
 export type FinalizeResult =
@@ -148,7 +151,8 @@ async function sendResume(deps: ResumeDeps, row: StoredRequest, taskToken: strin
  */
 export async function finalizeDecision(deps: ReviewDeps, seen: StoredRequest, args: FinalizeArgs): Promise<FinalizeResult> {
   const requestId = seen.requestId;
-  const final = finalLogEvent(deps, seen, args.decision, args.event, args.actor, args.details);
+  const extras: DecisionExtras = { outOfHours: isOutOfHours(deps.config.reviewerGroups[seen.reviewerGroup], seen.createdAt), ...args.extras };
+  const final = finalLogEvent(deps, seen, args.decision, args.event, args.actor, { ...args.details, ...decisionExtrasDetails(extras) });
   const row = await deps.ledger.finish(
     requestId,
     { status: args.status, decision: args.decision, at: deps.now().toISOString(), expectedRound: args.expectedRound, executionArn: args.executionArn },
@@ -160,6 +164,7 @@ export async function finalizeDecision(deps: ReviewDeps, seen: StoredRequest, ar
     return { won: false, current };
   }
   recordLatency(deps, row, args.decision);
+  logHitlDecision(deps.log, buildHitlDecision(row, args.decision, extras));
   deps.log.info('Request finalized', { requestId, status: args.status, outcome: args.decision.outcome, tier: args.decision.tier });
 
   const resume = row.taskToken ? await sendResume(deps, row, row.taskToken) : 'not-needed';

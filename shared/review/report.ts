@@ -8,11 +8,33 @@
  */
 import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { printableJson } from '../render/inert-text.ts';
+import { decisionRow, isFinalEvent, normalizeReason, type DecisionRow, type RequestFacts } from '../analytics/rows.ts';
+import {
+  disagreementRates,
+  expiriesByPolicy,
+  latencyByGroupHour,
+  outOfHoursStats,
+  percentile,
+  queueDepth,
+  reviewerFatigue,
+  type DisagreementStats,
+  type ExpiryStats,
+  type LatencyByHour,
+  type OutOfHoursStats,
+  type QueueDepthPoint,
+  type ReviewerStats,
+} from '../analytics/signals.ts';
+import type { DeploymentConfig } from '../schemas/config.ts';
 import type { Decision, Outcome } from '../schemas/decision.ts';
 import type { ReviewRequest } from '../schemas/review-request.ts';
-import { FINAL_EVENTS, type DecisionLog, type TimeWindow } from '../store/decision-log.ts';
+import type { DecisionLog, TimeWindow } from '../store/decision-log.ts';
 import type { LogEvent, StoredRequest } from '../store/model.ts';
+import { isPersonDecision, isPolicyDecision } from './decision-record.ts';
 import type { FinalEvent } from './finalize.ts';
+
+export { isPolicyDecision } from './decision-record.ts';
+export { normalizeReason } from '../analytics/rows.ts';
+export { percentile } from '../analytics/signals.ts';
 
 /** One final decision with what the analyst groups it by. */
 export interface DecisionRecord {
@@ -25,6 +47,8 @@ export interface DecisionRecord {
   ttlSeconds?: number;
   /** The request as the agent sent it, when asked for (the eval export needs it). */
   request?: ReviewRequest;
+  /** The decision as a row of the SQL table; built from the other fields when absent. */
+  row?: DecisionRow;
 }
 
 export interface DecisionQuery {
@@ -35,8 +59,13 @@ export interface DecisionQuery {
 
 export interface DecisionSource {
   log: DecisionLog;
-  /** The requests table, for each request's time box and (for the export) the request itself. */
+  /** The requests table, for each request's group, time box and the request itself. */
   requestsTable: string;
+  /**
+   * The deployment config, for out-of-hours and local hours where the log does not record them.
+   * @default - unknown: out-of-hours only where the log records it, hours in UTC
+   */
+  config?: DeploymentConfig;
 }
 
 /** Latency of human decisions, from the request to the decision. */
@@ -47,7 +76,10 @@ export interface LatencyStats {
 }
 
 export interface ReasonCount {
+  /** The reason as first given. */
   reason: string;
+  /** What repeats are counted by: lower case, spaces collapsed, trailing punctuation dropped. */
+  key: string;
   count: number;
 }
 
@@ -56,8 +88,11 @@ export interface GroupStats {
   key: string;
   decisions: number;
   outcomes: Partial<Record<Outcome, number>>;
+  /** Decided by a reviewer. */
   byPeople: number;
   byPolicy: number;
+  /** Cancelled before anyone decided: neither a person's nor a policy's verdict. */
+  cancelled: number;
   /** Decided by a policy (auto-approval, auto-answer, a fallback) rather than a person. */
   policyShare: number;
   /** The time box ran out, whatever the fallback then did. */
@@ -76,13 +111,23 @@ export interface GroupStats {
   denialReasons: ReasonCount[];
 }
 
-export type FindingRule = 'gate-unnecessary' | 'too-aggressive' | 'consistent-denials' | 'slow-surface';
+export type FindingRule = 'gate-unnecessary' | 'too-aggressive' | 'consistent-denials' | 'slow-surface' | 'rubber-stamping' | 'out-of-hours';
 
 export interface Finding {
   rule: FindingRule;
-  scope: 'agent' | 'actionType';
+  scope: 'agent' | 'actionType' | 'reviewer' | 'reviewerGroup';
   key: string;
   message: string;
+}
+
+/** The bottleneck signals; each equals a named query's result (shared/analytics/queries.ts). */
+export interface Signals {
+  latencyByGroupHour: LatencyByHour[];
+  outOfHours: OutOfHoursStats[];
+  expiriesByPolicy: ExpiryStats[];
+  disagreements: DisagreementStats[];
+  reviewers: ReviewerStats[];
+  queueDepth: QueueDepthPoint[];
 }
 
 export interface DecisionReport {
@@ -91,6 +136,7 @@ export interface DecisionReport {
   overall: GroupStats;
   byAgent: GroupStats[];
   byActionType: GroupStats[];
+  signals: Signals;
   findings: Finding[];
 }
 
@@ -113,6 +159,18 @@ export const THRESHOLDS = {
   slowLatencyWithoutTtlMs: 10 * 60_000,
   slowExpiryRate: 0.1,
   slowMinDecisions: 10,
+  /** An approval within this long of opening the card is fast: too fast to have read it? */
+  fastApprovalMs: 3000,
+  /** Possible rubber-stamping: more than this share of a reviewer's timed approvals are fast, over at least `rubberStampMinApprovals`. */
+  rubberStampShare: 0.5,
+  rubberStampMinApprovals: 20,
+  /**
+   * Out-of-hours degradation, over at least `outOfHoursMinRequests` requests out of hours: their expiry rate
+   * above `slowExpiryRate` and `outOfHoursRatio` times the in-hours rate, or their median latency
+   * `outOfHoursRatio` times the in-hours median.
+   */
+  outOfHoursMinRequests: 10,
+  outOfHoursRatio: 2,
 } as const;
 
 export type Thresholds = { [K in keyof typeof THRESHOLDS]: number };
@@ -120,35 +178,24 @@ export type Thresholds = { [K in keyof typeof THRESHOLDS]: number };
 const GATE_KINDS = new Set<Decision['kind']>(['approval', 'verification']);
 const GATE_OUTCOMES = new Set<Outcome>(['approved', 'modified', 'denied']);
 
-export function isPolicyDecision(decision: Decision): boolean {
-  return decision.policy !== undefined;
-}
-
-/** Nearest-rank percentile of sorted values. */
-export function percentile(sorted: readonly number[], q: number): number {
-  if (sorted.length === 0) throw new RangeError('percentile of no values');
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length))) - 1]!;
-}
 
 function median(values: number[]): number | null {
   return values.length === 0 ? null : percentile([...values].sort((a, b) => a - b), 0.5);
 }
 
-/** Reasons that differ only in case, spacing or trailing punctuation count as one. */
-export function normalizeReason(reason: string): string {
-  return reason.trim().toLowerCase().replace(/\s+/g, ' ').replace(/[.!;,\s]+$/, '');
-}
 
+/** People's denial reasons, most frequent first (ties in code-point order of the key, as SQL orders), at most five. */
 function topReasons(decisions: Decision[]): ReasonCount[] {
   const counts = new Map<string, ReasonCount>();
   for (const d of decisions) {
-    if (d.outcome !== 'denied' || isPolicyDecision(d) || !d.reason) continue;
+    if (d.outcome !== 'denied' || !isPersonDecision(d) || !d.reason) continue;
     const key = normalizeReason(d.reason);
-    const entry = counts.get(key) ?? { reason: d.reason.trim(), count: 0 };
+    if (key === '') continue;
+    const entry = counts.get(key) ?? { reason: d.reason.trim(), key, count: 0 };
     entry.count += 1;
     counts.set(key, entry);
   }
-  return [...counts.values()].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)).slice(0, 5);
+  return [...counts.values()].sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).slice(0, 5);
 }
 
 function rate(part: number, whole: number): number | null {
@@ -158,6 +205,7 @@ function rate(part: number, whole: number): number | null {
 export function groupStats(key: string, records: readonly DecisionRecord[]): GroupStats {
   const outcomes: Partial<Record<Outcome, number>> = {};
   let byPolicy = 0;
+  let cancelled = 0;
   let expired = 0;
   const gate = { approved: 0, modified: 0, denied: 0 };
   const latencies: number[] = [];
@@ -166,10 +214,9 @@ export function groupStats(key: string, records: readonly DecisionRecord[]): Gro
     outcomes[d.outcome] = (outcomes[d.outcome] ?? 0) + 1;
     if (event === 'expired') expired += 1;
     if (ttlSeconds !== undefined) ttls.push(ttlSeconds);
-    if (isPolicyDecision(d)) {
-      byPolicy += 1;
-      continue;
-    }
+    if (isPolicyDecision(d)) byPolicy += 1;
+    if ((d.outcome as string) === 'cancelled' && !isPolicyDecision(d)) cancelled += 1;
+    if (!isPersonDecision(d)) continue;
     latencies.push(d.latencyMs);
     if (GATE_KINDS.has(d.kind) && GATE_OUTCOMES.has(d.outcome)) gate[d.outcome as keyof typeof gate] += 1;
   }
@@ -180,8 +227,9 @@ export function groupStats(key: string, records: readonly DecisionRecord[]): Gro
     key,
     decisions: n,
     outcomes,
-    byPeople: n - byPolicy,
+    byPeople: latencies.length,
     byPolicy,
+    cancelled,
     policyShare: rate(byPolicy, n) ?? 0,
     expired,
     expiryRate: rate(expired, n) ?? 0,
@@ -253,24 +301,83 @@ function findingsFor(scope: Finding['scope'], groups: GroupStats[], rules: [Find
   }));
 }
 
+function rubberStamping(s: ReviewerStats, t: Thresholds): string | undefined {
+  if (s.timedApprovals < t.rubberStampMinApprovals || s.fastApprovalShare === null || s.fastApprovalShare <= t.rubberStampShare) return undefined;
+  const rates = s.approvalRate === null ? '' : `; approves ${pct(s.approvalRate)} of reviews (group ${s.groupApprovalRate === null ? '-' : pct(s.groupApprovalRate)})`;
+  return `${pct(s.fastApprovalShare)} of ${s.timedApprovals} approvals came within ${formatDuration(t.fastApprovalMs)} of opening the card${rates}: possible rubber-stamping; gate fewer things, or share the queue`;
+}
+
+function outOfHoursDegradation(group: string | null, stats: OutOfHoursStats[], t: Thresholds): string | undefined {
+  const inside = stats.find((s) => s.reviewerGroup === group && !s.outOfHours);
+  const outside = stats.find((s) => s.reviewerGroup === group && s.outOfHours);
+  if (!outside || outside.requests < t.outOfHoursMinRequests) return undefined;
+  const why: string[] = [];
+  const insideExpiry = inside?.expiryRate ?? 0;
+  if (outside.expiryRate > t.slowExpiryRate && outside.expiryRate >= t.outOfHoursRatio * insideExpiry) {
+    why.push(`${pct(outside.expiryRate)} of them expired (in hours ${pct(insideExpiry)})`);
+  }
+  if (outside.p50Ms !== null && inside?.p50Ms != null && outside.p50Ms >= t.outOfHoursRatio * inside.p50Ms && outside.p50Ms > inside.p50Ms) {
+    why.push(`half waited over ${formatDuration(outside.p50Ms)} for a person (in hours ${formatDuration(inside.p50Ms)})`);
+  }
+  if (why.length === 0) return undefined;
+  return `${outside.requests} requests (${pct(outside.share)}) arrived out of hours and ${why.join(', and ')}: set an approval SLO with a fallback (hold until morning, escalate to on-call) and watch the queue`;
+}
+
+/** The decision as a row of the SQL table, from the record alone when the query step did not build one. */
+export function rowOf(record: DecisionRecord): DecisionRow {
+  if (record.row) return record.row;
+  const d = record.decision;
+  return decisionRow({
+    event: { requestId: d.requestId, eventKey: `${d.decidedAt}#final`, event: record.event, at: d.decidedAt, actor: d.decidedBy, tier: d.tier, agent: record.agent, actionType: record.actionType, decision: d },
+    ...(record.request
+      ? { request: { requestId: d.requestId, reviewerGroup: record.request.reviewerGroup, request: record.request, ttlSeconds: record.ttlSeconds ?? record.request.ttlSeconds ?? 0, fallback: record.request.fallback } }
+      : {}),
+  });
+}
+
+/** The bottleneck signals over the records, as the named queries compute them. */
+export function signals(records: readonly DecisionRecord[], t: Thresholds = THRESHOLDS): Signals {
+  const rows = records.map(rowOf);
+  return {
+    latencyByGroupHour: latencyByGroupHour(rows),
+    outOfHours: outOfHoursStats(rows),
+    expiriesByPolicy: expiriesByPolicy(rows),
+    disagreements: disagreementRates(rows),
+    reviewers: reviewerFatigue(rows, t.fastApprovalMs),
+    queueDepth: queueDepth(rows),
+  };
+}
+
 /**
- * Aggregate final decisions per agent and per action type, with findings. Gate, denial-reason and latency
- * findings are per action type (that is where a gate or a review card is configured); the denial rate is
- * also judged per agent (the agent is what proposes).
+ * Aggregate final decisions per agent and per action type, with the bottleneck signals and findings. Gate,
+ * denial-reason and latency findings are per action type (that is where a gate or a review card is
+ * configured); the denial rate is also judged per agent (the agent is what proposes); rubber-stamping per
+ * reviewer; out-of-hours degradation per reviewer group.
  */
 export function report(records: readonly DecisionRecord[], now: Date, options: { window?: TimeWindow; thresholds?: Partial<Thresholds> } = {}): DecisionReport {
   const t: Thresholds = { ...THRESHOLDS, ...options.thresholds };
   const byAgent = groupBy(records, (r) => r.agent);
   const byActionType = groupBy(records, (r) => r.actionType);
+  const sig = signals(records, t);
+  const groups = [...new Set(sig.outOfHours.map((s) => s.reviewerGroup))];
   return {
     generatedAt: now.toISOString(),
     ...(options.window ? { window: options.window } : {}),
     overall: groupStats('all', records),
     byAgent,
     byActionType,
+    signals: sig,
     findings: [
       ...findingsFor('actionType', byActionType, [['gate-unnecessary', gateUnnecessary], ['too-aggressive', tooAggressive], ['consistent-denials', consistentDenials], ['slow-surface', slowSurface]], t),
       ...findingsFor('agent', byAgent, [['too-aggressive', tooAggressive]], t),
+      ...sig.reviewers.flatMap((s): Finding[] => {
+        const message = rubberStamping(s, t);
+        return message ? [{ rule: 'rubber-stamping', scope: 'reviewer', key: `${s.reviewer ?? 'unknown'} (${s.reviewerGroup ?? 'unknown group'})`, message }] : [];
+      }),
+      ...groups.flatMap((g): Finding[] => {
+        const message = outOfHoursDegradation(g, sig.outOfHours, t);
+        return message ? [{ rule: 'out-of-hours', scope: 'reviewerGroup', key: g ?? 'unknown group', message }] : [];
+      }),
     ],
   };
 }
@@ -283,22 +390,57 @@ function row(s: GroupStats): string[] {
   return [s.key, String(s.decisions), String(s.byPeople), r(s.approvalRate), r(s.denialRate), r(s.modificationRate), pct(s.expiryRate), pct(s.policyShare), l(s.latency?.p50Ms), l(s.latency?.p90Ms), l(s.latency?.maxMs)];
 }
 
-function table(title: string, groups: GroupStats[]): string[] {
-  const rows = [[title, ...COLUMNS], ...groups.map(row)];
+function aligned(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   return rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ').trimEnd());
 }
+
+function table(title: string, groups: GroupStats[]): string[] {
+  return aligned([[title, ...COLUMNS], ...groups.map(row)]);
+}
+
+const orDash = (v: number | null, f: (n: number) => string) => (v === null ? '-' : f(v));
+
+function reviewerTable(reviewers: ReviewerStats[]): string[] {
+  const rows = reviewers.map((s) => [
+    `${s.reviewer ?? 'unknown'} (${s.reviewerGroup ?? '-'})`,
+    String(s.decisions),
+    s.decisionsPerHour.toFixed(1),
+    orDash(s.medianTimeOnCardMs, formatDuration),
+    orDash(s.fastApprovalShare, pct),
+    orDash(s.approvalRate, pct),
+    orDash(s.groupApprovalRate, pct),
+  ]);
+  return aligned([['reviewer', 'decisions', 'per hour', 'card p50', 'fast approvals', 'approved', 'group approved'], ...rows]);
+}
+
+function outOfHoursTable(stats: OutOfHoursStats[]): string[] {
+  const rows = stats.map((s) => [
+    `${s.reviewerGroup ?? '-'} ${s.outOfHours ? 'out of hours' : 'in hours'}`,
+    String(s.requests),
+    pct(s.share),
+    pct(s.expiryRate),
+    orDash(s.p50Ms, formatDuration),
+    orDash(s.p90Ms, formatDuration),
+  ]);
+  return aligned([['arrived', 'requests', 'share', 'expired', 'p50', 'p90'], ...rows]);
+}
+
+const SCOPE_LABEL: Record<Finding['scope'], string> = { agent: 'agent ', actionType: '', reviewer: 'reviewer ', reviewerGroup: 'group ' };
 
 /** The report as a compact text table and its findings. */
 export function formatReport(r: DecisionReport): string {
   const o = r.overall;
   const span = r.window ? ` from ${r.window.from} to ${r.window.to}` : '';
-  const lines = [`${o.decisions} decision${o.decisions === 1 ? '' : 's'}${span}: ${o.byPeople} by people, ${o.byPolicy} by policy.`];
+  const cancelled = o.cancelled > 0 ? `, ${o.cancelled} cancelled` : '';
+  const lines = [`${o.decisions} decision${o.decisions === 1 ? '' : 's'}${span}: ${o.byPeople} by people, ${o.byPolicy} by policy${cancelled}.`];
   if (o.decisions === 0) return lines.join('\n');
   lines.push('Rates of approved, denied and modified are over people\'s verdicts on approvals and verifications; latency is people\'s.', '');
   lines.push(...table('agent', r.byAgent), '', ...table('action type', r.byActionType), '');
+  if (r.signals.reviewers.length > 0) lines.push(...reviewerTable(r.signals.reviewers), '');
+  if (r.signals.outOfHours.length > 0) lines.push(...outOfHoursTable(r.signals.outOfHours), '');
   if (r.findings.length === 0) lines.push('No findings.');
-  else lines.push('Findings:', ...r.findings.map((f) => `- ${f.scope === 'agent' ? 'agent ' : ''}${f.key}: ${f.message}`));
+  else lines.push('Findings:', ...r.findings.map((f) => `- ${SCOPE_LABEL[f.scope]}${f.key}: ${f.message}`));
   return lines.join('\n');
 }
 
@@ -316,17 +458,18 @@ export async function queryDecisionEvents(log: DecisionLog, query: DecisionQuery
   } else {
     events = await log.decisionsInWindow(query.window);
   }
-  return events.filter((e) => e.decision && FINAL_EVENTS.includes(e.event)).sort((a, b) => a.at.localeCompare(b.at) || a.requestId.localeCompare(b.requestId));
+  return events.filter(isFinalEvent).sort((a, b) => a.at.localeCompare(b.at) || a.requestId.localeCompare(b.requestId));
 }
 
-type RequestFields = Pick<StoredRequest, 'requestId' | 'ttlSeconds'> & Partial<Pick<StoredRequest, 'request'>>;
+type RequestFields = Pick<StoredRequest, 'requestId' | 'ttlSeconds'> & Partial<Pick<StoredRequest, 'request' | 'reviewerGroup' | 'fallback' | 'round'>>;
 
 const BATCH_GET_LIMIT = 100;
+const REQUEST_FIELDS = ['requestId', 'ttlSeconds', 'request', 'reviewerGroup', 'fallback', 'round'] as const;
 
-/** Request rows by id (BatchGetItem, 100 at a time, unprocessed keys retried); only the fields named. */
-async function requestRows(doc: DynamoDBDocumentClient, tableName: string, ids: string[], withRequest: boolean): Promise<Map<string, RequestFields>> {
+/** Request rows by id (BatchGetItem, 100 at a time, unprocessed keys retried), with the fields analytics reads. */
+export async function requestRows(doc: DynamoDBDocumentClient, tableName: string, ids: string[]): Promise<Map<string, RequestFields>> {
   const rows = new Map<string, RequestFields>();
-  const names: Record<string, string> = { '#id': 'requestId', '#ttl': 'ttlSeconds', ...(withRequest ? { '#req': 'request' } : {}) };
+  const names = Object.fromEntries(REQUEST_FIELDS.map((f, i) => [`#f${i}`, f]));
   const projection = Object.keys(names).join(', ');
   for (let i = 0; i < ids.length; i += BATCH_GET_LIMIT) {
     let keys: Record<string, unknown>[] | undefined = ids.slice(i, i + BATCH_GET_LIMIT).map((requestId) => ({ requestId }));
@@ -342,19 +485,39 @@ async function requestRows(doc: DynamoDBDocumentClient, tableName: string, ids: 
   return rows;
 }
 
-/** The query step: final decisions for the query, each with its request's time box (and the request itself if asked). */
-export async function fetchDecisions(source: DecisionSource, query: DecisionQuery, options: { withRequest?: boolean } = {}): Promise<DecisionRecord[]> {
-  const events = await queryDecisionEvents(source.log, query);
-  const rows = await requestRows(source.log.doc, source.requestsTable, [...new Set(events.map((e) => e.requestId))], options.withRequest ?? false);
-  return events.map((e) => {
-    const found = rows.get(e.requestId);
+/** The row's request facts, when the row and its request are there. */
+function requestFacts(found: RequestFields | undefined): RequestFacts | undefined {
+  if (!found?.request) return undefined;
+  return {
+    requestId: found.requestId,
+    request: found.request,
+    reviewerGroup: found.reviewerGroup ?? found.request.reviewerGroup,
+    ttlSeconds: found.ttlSeconds,
+    fallback: found.fallback ?? found.request.fallback,
+    ...(found.round !== undefined ? { round: found.round } : {}),
+  };
+}
+
+/** Final events and their request rows as decision records, each with its SQL row. */
+export function recordsOf(events: readonly LogEvent[], requests: ReadonlyMap<string, RequestFields>, options: { withRequest?: boolean; config?: DeploymentConfig } = {}): DecisionRecord[] {
+  return events.filter(isFinalEvent).map((e) => {
+    const found = requests.get(e.requestId);
+    const facts = requestFacts(found);
     return {
       agent: e.agent ?? 'unknown',
-      actionType: e.actionType ?? e.decision!.kind,
+      actionType: e.actionType ?? e.decision.kind,
       event: e.event as FinalEvent,
-      decision: e.decision!,
+      decision: e.decision,
       ...(found?.ttlSeconds !== undefined ? { ttlSeconds: found.ttlSeconds } : {}),
-      ...(found?.request ? { request: found.request } : {}),
+      ...(options.withRequest && found?.request ? { request: found.request } : {}),
+      row: decisionRow({ event: e, ...(facts ? { request: facts } : {}), ...(options.config ? { config: options.config } : {}) }),
     };
   });
+}
+
+/** The query step: final decisions for the query, each with its request's time box, its SQL row (and the request itself if asked). */
+export async function fetchDecisions(source: DecisionSource, query: DecisionQuery, options: { withRequest?: boolean } = {}): Promise<DecisionRecord[]> {
+  const events = await queryDecisionEvents(source.log, query);
+  const requests = await requestRows(source.log.doc, source.requestsTable, [...new Set(events.map((e) => e.requestId))]);
+  return recordsOf(events, requests, { ...options, ...(source.config ? { config: source.config } : {}) });
 }

@@ -13,6 +13,7 @@ import { CHOICES, interpretForm, type FormAction } from './choices.ts';
 import { visibleRow } from './decisions.ts';
 import type { ReviewDeps } from './deps.ts';
 import { escalateToNextTier } from './escalate.ts';
+import { timeOnCardMs } from './decision-record.ts';
 import { finalizeDecision, resumeIfNeeded } from './finalize.ts';
 import { isTierMember, tierOf, tierOfApprover } from './groups.ts';
 
@@ -197,6 +198,7 @@ export async function submitReview(deps: ReviewDeps, input: Submission): Promise
     decision: action.decision,
     event: action.event,
     actor: ctx.link.approver,
+    extras: { channel: 'email', timeOnCardMs: timeOnCardMs((form as { opened?: string }).opened, ctx.row, action.decision.decidedAt) },
   });
   if (!result.won) return replay(deps, { ...ctx, row: result.current });
   const decided = { ...ctx, row: result.row };

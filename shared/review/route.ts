@@ -8,6 +8,7 @@ import type { StoredRequest } from '../store/model.ts';
 import { decisionIndexKeys } from '../store/decision-log.ts';
 import { actionTypeOf, admitRequest, deriveRequestId } from './admission.ts';
 import { assertSameContent, logReplay } from './replay.ts';
+import { buildHitlDecision, isOutOfHours, logHitlDecision } from './decision-record.ts';
 import { buildDecision } from './decisions.ts';
 import type { StoreDeps } from './deps.ts';
 import { purgeAt } from './notify.ts';
@@ -77,6 +78,7 @@ export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Pr
     }
     return { route: 'review', requestId, request: sent };
   }
+  logHitlDecision(deps.log, buildHitlDecision(row, decision, { outOfHours: isOutOfHours(group, createdAt) }));
   deps.log.info('Decided by policy', { requestId, policy: plan.policy, outcome: plan.outcome });
   return { route: 'decided', requestId, decision };
 }

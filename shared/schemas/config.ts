@@ -100,6 +100,15 @@ export const DeploymentConfig = z
         maxRequestBytes: z.number().int().min(1024).max(MAX_REQUEST_BYTES).default(MAX_REQUEST_BYTES),
       })
       .default({ maxRequestBytes: MAX_REQUEST_BYTES }),
+    /** The decision stream to S3 and the Athena workgroup analysts query it in. */
+    analytics: z
+      .object({
+        /** Athena cancels a query in the workgroup once it has scanned this many MB (10 at least). */
+        queryScanLimitMb: z.number().int().min(10).default(1024),
+        /** How long Firehose gathers decisions before it writes a Parquet file to S3 (60 to 900 seconds). */
+        bufferSeconds: z.number().int().min(60).max(900).default(300),
+      })
+      .default({ queryScanLimitMb: 1024, bufferSeconds: 300 }),
     /** Rows older than this many days get a DynamoDB TTL; omit to keep them forever. */
     retentionDays: z.number().int().min(1).optional(),
     /** Extra time the Step Functions backstop allows beyond every tier's maximum TTL and a hold. */

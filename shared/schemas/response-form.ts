@@ -12,25 +12,30 @@ const Reason = z.string().trim().min(1, 'say why').max(2000);
 const Comment = z.string().trim().max(2000).optional();
 /** The round the page was rendered for; a form from an earlier round (before an escalation) is stale. */
 const Round = z.coerce.number().int().min(1);
+/**
+ * When the page was rendered (ISO 8601), for the decision's time on card. Analytics only: a missing or
+ * malformed value is dropped, never a reason to refuse the decision (see timeOnCardMs).
+ */
+const Opened = z.string().max(40).optional().catch(undefined);
 
 export const ResponseForm = z.discriminatedUnion('choice', [
-  z.object({ choice: z.literal('approve'), round: Round, comment: Comment }),
-  z.object({ choice: z.literal('deny'), round: Round, reason: Reason, comment: Comment }),
+  z.object({ choice: z.literal('approve'), round: Round, opened: Opened, comment: Comment }),
+  z.object({ choice: z.literal('deny'), round: Round, opened: Opened, reason: Reason, comment: Comment }),
   /** Approval: edited `arg.*` fields; verification: `draftTitle` / `draftBody`. */
   z.object({
     choice: z.literal('modify'),
-    round: Round,
+    round: Round, opened: Opened,
     comment: Comment,
     args: z.record(z.string(), z.string()).optional(),
     draftTitle: z.string().max(300).optional(),
     draftBody: z.string().trim().min(1).max(20000).optional(),
   }),
-  z.object({ choice: z.literal('escalate'), round: Round, comment: Comment }),
-  z.object({ choice: z.literal('answer'), round: Round, option: z.string().min(1).max(64), comment: Comment }),
-  z.object({ choice: z.literal('resolve'), round: Round, result: z.string().trim().min(1, 'describe what you did').max(4000), comment: Comment }),
+  z.object({ choice: z.literal('escalate'), round: Round, opened: Opened, comment: Comment }),
+  z.object({ choice: z.literal('answer'), round: Round, opened: Opened, option: z.string().min(1).max(64), comment: Comment }),
+  z.object({ choice: z.literal('resolve'), round: Round, opened: Opened, result: z.string().trim().min(1, 'describe what you did').max(4000), comment: Comment }),
   z.object({
     choice: z.literal('correct'),
-    round: Round,
+    round: Round, opened: Opened,
     correctedOutput: z.string().trim().min(1, 'give the corrected output').max(20000),
     category: z.enum(['factual', 'tone', 'policy', 'format', 'incomplete', 'other']),
     comment: Comment,

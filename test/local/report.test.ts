@@ -89,7 +89,7 @@ describe('hitl report', () => {
     expect(r.byAgent.map((s) => [s.key, s.decisions])).toEqual([['support-agent', 8], ['ops-bot', 1]]);
     const refund = r.byActionType.find((s) => s.key === 'approval#refund')!;
     expect(refund).toMatchObject({ decisions: 5, gated: 5, approvalRate: 0.4, denialRate: 0.6, modificationRate: 0.2, medianTtlSeconds: 1800 });
-    expect(refund.denialReasons).toEqual([{ reason: expect.stringMatching(/^wrong amount\.?$/i), count: 3 }]);
+    expect(refund.denialReasons).toEqual([{ reason: expect.stringMatching(/^wrong amount\.?$/i), key: 'wrong amount', count: 3 }]);
     expect(refund.latency!.maxMs).toBeGreaterThanOrEqual(refund.latency!.p50Ms);
     expect(r.byActionType.map((s) => s.key).sort()).toEqual(['approval#crm.update_contact', 'approval#refund', 'correction', 'disambiguation']);
     expect(r.byActionType.find((s) => s.key === 'disambiguation')).toMatchObject({ decisions: 2, byPolicy: 1, policyShare: 0.5 });

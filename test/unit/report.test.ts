@@ -4,10 +4,15 @@ import { BatchGetCommand, DynamoDBDocumentClient, QueryCommand, ScanCommand } fr
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { reportWindow } from '#local/cli.ts';
-import { fetchDecisions, formatReport, groupStats, percentile, report, type DecisionRecord } from '#shared/review/report.ts';
+import type { DecisionRow } from '#shared/analytics/rows.ts';
+import { fetchDecisions, formatReport, groupStats, percentile, report, rowOf, type DecisionRecord } from '#shared/review/report.ts';
 import type { Decision } from '#shared/schemas/decision.ts';
 import { DecisionLog } from '#shared/store/decision-log.ts';
 import type { LogEvent } from '#shared/store/model.ts';
+import { DEMO_REQUEST } from '#local/demo-agent.ts';
+import { ReviewRequest } from '#shared/schemas/review-request.ts';
+
+const DEMO = ReviewRequest.parse(DEMO_REQUEST);
 
 const NOW = new Date('2026-11-24T18:00:00Z');
 const MIN = 60_000;
@@ -134,8 +139,8 @@ describe('report: findings', () => {
     const records = [...deny(1, 'Wrong amount.'), ...deny(1, 'wrong  amount'), ...deny(1, 'WRONG AMOUNT'), ...deny(2, 'customer not eligible')];
     const r = report(records, NOW);
     expect(r.byActionType[0]!.denialReasons).toEqual([
-      { reason: 'Wrong amount.', count: 3 },
-      { reason: 'customer not eligible', count: 2 },
+      { reason: 'Wrong amount.', key: 'wrong amount', count: 3 },
+      { reason: 'customer not eligible', key: 'customer not eligible', count: 2 },
     ]);
     expect(r.findings.map((f) => f.rule)).toEqual(['consistent-denials']);
     expect(r.findings[0]!.message).toContain('"Wrong amount." ×3');
@@ -167,11 +172,51 @@ describe('report: findings', () => {
   });
 });
 
+describe('report: bottleneck findings and cancellations', () => {
+  const withRow = (r: DecisionRecord, patch: Partial<DecisionRow>): DecisionRecord => ({ ...r, row: { ...rowOf(r), reviewer_group: 'support-leads', ...patch } });
+  const approvals = (n: number, timeOnCardMs: number, reviewer = 'lead2@example.com') =>
+    Array.from({ length: n }, () => withRow(record({ outcome: 'approved', decidedBy: reviewer }), { user_id: reviewer, time_on_card_ms: timeOnCardMs }));
+  const asked = (n: number, outOfHours: boolean, expired: boolean) =>
+    Array.from({ length: n }, () =>
+      withRow(expired ? expiredDenied() : record({ outcome: 'approved' }), { out_of_hours: outOfHours }),
+    );
+
+  it('possible rubber-stamping: more than half of 20 or more timed approvals within 3 s of opening the card', () => {
+    const stamp = (fast: number, slow: number) => report([...approvals(fast, 1200), ...approvals(slow, 45_000)], NOW).findings.filter((f) => f.rule === 'rubber-stamping');
+    expect(stamp(11, 9).map((f) => f.key)).toEqual(['lead2@example.com (support-leads)']);
+    expect(stamp(11, 9)[0]!.message).toContain('55% of 20 approvals came within 3.0 s of opening the card');
+    expect(stamp(10, 10)).toEqual([]); // half is not more than half
+    expect(stamp(19, 0)).toEqual([]); // too few
+    // Approvals whose time on card is unknown are not counted either way.
+    const unknown = Array.from({ length: 30 }, () => withRow(record({ outcome: 'approved', decidedBy: 'lead2@example.com' }), { user_id: 'lead2@example.com', time_on_card_ms: null }));
+    expect(report([...unknown, ...approvals(5, 1000)], NOW).findings.filter((f) => f.rule === 'rubber-stamping')).toEqual([]);
+  });
+
+  it('out-of-hours degradation: out-of-hours requests expire above 10% and twice as often as in hours', () => {
+    const ooh = (outExpired: number, inExpired: number) =>
+      report([...asked(10 - outExpired, true, false), ...asked(outExpired, true, true), ...asked(20 - inExpired, false, false), ...asked(inExpired, false, true)], NOW).findings.filter((f) => f.rule === 'out-of-hours');
+    expect(ooh(3, 1).map((f) => `${f.scope}:${f.key}`)).toEqual(['reviewerGroup:support-leads']);
+    expect(ooh(3, 1)[0]!.message).toContain('10 requests (33.3%) arrived out of hours and 30% of them expired (in hours 5%)');
+    expect(ooh(3, 4)).toEqual([]); // 30% is less than twice 20%
+    expect(ooh(1, 0)).toEqual([]); // 10% is not above 10%
+  });
+
+  it('a cancellation is neither a person\'s nor a policy\'s decision, and no verdict', () => {
+    const cancelled = record({ outcome: 'cancelled' as Decision['outcome'], decidedBy: 'agent:support-agent', latencyMs: 9 * MIN }, { event: 'cancelled' as DecisionRecord['event'] });
+    const r = report([...approve(2), cancelled], NOW);
+    expect(r.overall).toMatchObject({ decisions: 3, byPeople: 2, byPolicy: 0, cancelled: 1, gated: 2, approvalRate: 1 });
+    expect(r.overall.latency!.maxMs).toBe(MIN);
+    expect(formatReport(r)).toContain('3 decisions: 2 by people, 0 by policy, 1 cancelled.');
+  });
+});
+
 describe('percentile and group stats', () => {
   it('nearest rank', () => {
     expect(percentile([5], 0.9)).toBe(5);
     expect(percentile([1, 2, 3, 4], 0.5)).toBe(2);
     expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.9)).toBe(9);
+    // Rank ⌈0.9 × 30⌉ is 27 exactly, as SQL computes it; floating point would give 0.9 × 30 = 27.000000000000004 → 28.
+    expect(percentile(Array.from({ length: 30 }, (_, i) => i + 1), 0.9)).toBe(27);
     expect(() => percentile([], 0.5)).toThrow(RangeError);
   });
 
@@ -221,21 +266,24 @@ describe('query step', () => {
     ddb
       .on(BatchGetCommand)
       .resolvesOnce({ Responses: { requests: [{ requestId: 'r-a', ttlSeconds: 600 }] }, UnprocessedKeys: { requests: { Keys: [{ requestId: 'r-b' }] } } })
-      .resolvesOnce({ Responses: { requests: [{ requestId: 'r-b', ttlSeconds: 900, request: { kind: 'approval' } }] } });
+      .resolvesOnce({ Responses: { requests: [{ requestId: 'r-b', ttlSeconds: 900, reviewerGroup: 'support-leads', request: DEMO }] } });
 
     const records = await fetchDecisions({ log, requestsTable: 'requests' }, { window, agent: 'support-agent', actionType: 'approval#refund' }, { withRequest: true });
     expect(queries()).toEqual([['decisions-by-action', 'approval#refund']]);
     expect(records.map((r) => [r.decision.requestId, r.ttlSeconds])).toEqual([['r-a', 600], ['r-b', 900]]);
-    expect(records[1]!.request).toEqual({ kind: 'approval' });
+    expect(records[1]!.request).toEqual(DEMO);
+    // Each record carries its SQL row; the one whose request row is gone has no group or proposal.
+    expect(records.map((r) => [r.row?.request_id, r.row?.reviewer_group, r.row?.agent_proposed !== null])).toEqual([['r-a', null, false], ['r-b', 'support-leads', true]]);
     const gets = ddb.commandCalls(BatchGetCommand).map((c) => c.args[0].input.RequestItems!.requests!);
     expect(gets.map((g) => g.Keys)).toEqual([[{ requestId: 'r-a' }, { requestId: 'r-b' }], [{ requestId: 'r-b' }]]);
-    expect(gets[0]!.ExpressionAttributeNames).toEqual({ '#id': 'requestId', '#ttl': 'ttlSeconds', '#req': 'request' });
   });
 
-  it('the report alone does not read the requests themselves', async () => {
+  it('reads only the request fields analytics uses: never the task token or the stored decision', async () => {
     ddb.on(QueryCommand).resolves({ Items: [finalEvent('support-agent', 'r-a', '2026-11-23T08:00:00.000Z')] });
-    await fetchDecisions({ log, requestsTable: 'requests' }, { window, agent: 'support-agent' });
-    expect(ddb.commandCalls(BatchGetCommand)[0]!.args[0].input.RequestItems!.requests!.ExpressionAttributeNames).toEqual({ '#id': 'requestId', '#ttl': 'ttlSeconds' });
+    const [record] = await fetchDecisions({ log, requestsTable: 'requests' }, { window, agent: 'support-agent' });
+    const names = Object.values(ddb.commandCalls(BatchGetCommand)[0]!.args[0].input.RequestItems!.requests!.ExpressionAttributeNames!);
+    expect(names.sort()).toEqual(['fallback', 'request', 'requestId', 'reviewerGroup', 'round', 'ttlSeconds']);
+    expect(record!.request).toBeUndefined(); // attached only for the export
   });
 });
 

@@ -163,7 +163,8 @@ describe('functions', () => {
       const config = JSON.parse(functionEnv(name)[ENV.config] as string) as unknown;
       expect(config).toEqual(parseDeploymentConfig(TEST_CONFIG));
     }
-    expect(Object.keys(template.findResources('AWS::Lambda::Function'))).toHaveLength(6);
+    // The six handlers and the decision stream (test/unit/analytics-stack.test.ts).
+    expect(Object.keys(template.findResources('AWS::Lambda::Function'))).toHaveLength(7);
   });
 
   it('gives each function only the variables it uses; the expire function never gets its own ARN', () => {
@@ -200,7 +201,10 @@ describe('least privilege', () => {
     for (const s of statements) {
       const actions = list(s.Action);
       for (const a of actions) expect(a).not.toMatch(/^dynamodb:(DeleteItem|Scan|BatchWriteItem|\*|Delete.*|Update(Table|TimeToLive))$/);
-      if (JSON.stringify(s.Resource).includes(logId)) {
+      if (JSON.stringify(s.Resource) === JSON.stringify({ 'Fn::GetAtt': [logId, 'StreamArn'] })) {
+        // The decision stream function reads the log's stream, and only that.
+        for (const a of actions) expect(['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator']).toContain(a);
+      } else if (JSON.stringify(s.Resource).includes(logId)) {
         for (const a of actions) expect(['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query']).toContain(a);
       }
     }
@@ -433,7 +437,8 @@ describe('alarms', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       AlarmActions: [topic],
     });
-    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(2 + 1 + 1 + 1 + 6);
+    // Two groups' oldest pending, the expiry DLQ, failed executions, forged resumes, six functions' errors, the decision stream's two.
+    expect(Object.keys(template.findResources('AWS::CloudWatch::Alarm'))).toHaveLength(2 + 1 + 1 + 1 + 6 + 2);
   });
 
   it('cancels the request of an execution that was stopped, failed or timed out', () => {
