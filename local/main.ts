@@ -2,11 +2,13 @@
  * `npm start`: the local stack on 127.0.0.1 plus the demo agent. Ctrl-C stops everything; state stays in
  * `.hitl/` for the next start. Ports and options: `npm start -- --help`, or docs/local-stack.md.
  */
+import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runDemoAgent } from './demo-agent.ts';
 import { PORT_FLAGS } from './port-flags.ts';
 import { DEFAULT_PORTS, DEFAULT_STATE_DIR, startLocalStack, type LocalStack, type Ports } from './stack.ts';
+import type { Template } from './template.ts';
 
 const HELP = `npm start [-- options]   the hitl local stack on 127.0.0.1, with the demo agent
 
@@ -15,6 +17,8 @@ const HELP = `npm start [-- options]   the hitl local stack on 127.0.0.1, with t
   --fsync                acknowledge changes only once they are on disk, not just written (env HITL_LOCAL_FSYNC=1):
                          survives power loss as well as a killed process, at a cost in latency
   --cdk-out <dir>        where to synthesize the CDK app (env HITL_CDK_OUT, default <state-dir>/cdk.out)
+  --add-resources <file> a JSON object of CloudFormation resources to add to the synthesized template, e.g. an
+                         event rule the CDK app does not have yet (env HITL_ADD_RESOURCES)
   --verbose              log every function invocation and the functions' INFO logs
 ${Object.entries(PORT_FLAGS)
   .map(([key, p]) => `${`  --${p.flag} <port>`.padEnd(24)} env ${p.env}, default ${DEFAULT_PORTS[key as keyof Ports]}`)
@@ -73,6 +77,7 @@ async function main(): Promise<void> {
       'no-demo': { type: 'boolean' },
       fsync: { type: 'boolean' },
       'cdk-out': { type: 'string' },
+      'add-resources': { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       ...Object.fromEntries(Object.values(PORT_FLAGS).map((p) => [p.flag, { type: 'string' as const }])),
@@ -88,6 +93,8 @@ async function main(): Promise<void> {
     if (chosen !== undefined) ports[key] = chosen;
   }
   const demo = !values['no-demo'] && process.env.HITL_DEMO !== '0';
+  const addResources = values['add-resources'] ?? (process.env.HITL_ADD_RESOURCES || undefined);
+  const extraResources = addResources ? (JSON.parse(readFileSync(addResources, 'utf8')) as Template['Resources']) : undefined;
   const log = (line: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
   log('starting the local stack…');
@@ -95,6 +102,7 @@ async function main(): Promise<void> {
     stateDir: values['state-dir'] ?? process.env.HITL_STATE_DIR ?? DEFAULT_STATE_DIR,
     cdkOutDir: values['cdk-out'] ?? (process.env.HITL_CDK_OUT || undefined),
     fsync: values.fsync ?? process.env.HITL_LOCAL_FSYNC === '1',
+    amendTemplate: extraResources && ((template) => Object.assign(template.Resources, extraResources)),
     ports,
     log,
     logInvocations: values.verbose,

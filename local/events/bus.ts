@@ -165,7 +165,7 @@ export class EventBus {
     for (const deliveries of this.pending.values()) for (const d of deliveries.values()) this.schedule(d, 0);
   }
 
-  /** Resolves when no delivery is pending or running (or after `timeoutMs`). */
+  /** Resolves once no delivery is pending or running; throws if some still are after `timeoutMs`. */
   async settled(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.pending.size > 0) {

@@ -21,6 +21,8 @@ export interface ChildStackOptions {
   cdkOutDir?: string;
   /** Acknowledge only what is synced to disk (`--fsync`). */
   fsync?: boolean;
+  /** A JSON file of resources to add to the template (`--add-resources`), e.g. an event rule. */
+  addResources?: string;
   startTimeoutMs?: number;
 }
 
@@ -66,6 +68,7 @@ export async function startChildStack(options: ChildStackOptions): Promise<Child
     '--cdk-out',
     options.cdkOutDir ?? TRIAL_CDK_OUT,
     ...(options.fsync ? ['--fsync'] : []),
+    ...(options.addResources ? ['--add-resources', options.addResources] : []),
     ...Object.entries(PORT_FLAGS).flatMap(([key, p]) => [`--${p.flag}`, String(ports[key as keyof Ports])]),
   ];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_NO_WARNINGS: '1' } });
