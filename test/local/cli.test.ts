@@ -158,7 +158,7 @@ describe('hitl CLI', () => {
     // JSON output stays exact: parsed, it is the reason as the reviewer sent it.
     expect((JSON.parse(runs.status.out) as { reason: string }).reason).toBe(reason);
     expect((JSON.parse(runs.statusJson.out) as { decision: { reason: string } }).decision.reason).toBe(reason);
-    expect((JSON.parse(runs.reportJson.out) as DecisionReport).byActionType[0]!.denialReasons).toEqual([{ reason, count: 3 }]);
+    expect((JSON.parse(runs.reportJson.out) as DecisionReport).byActionType[0]!.denialReasons).toMatchObject([{ reason, count: 3 }]);
     expect(runs.export.out.split('\n').map((l) => (JSON.parse(l) as EvalCase).human.reason)).toEqual([reason, reason, reason]);
   });
 

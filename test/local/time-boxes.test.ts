@@ -65,7 +65,7 @@ async function row(requestId: string): Promise<StoredRequest | undefined> {
 
 /** Wait until the request function has written the row and emailed its tier. */
 async function pending(requestId: string): Promise<StoredRequest> {
-  for (let i = 0; i < 400; i++) {
+  for (let i = 0; i < 2400; i++) {
     const r = await row(requestId);
     if (r?.status === 'PENDING' && r.notifiedRound === r.round) return r;
     await new Promise((resolve) => setTimeout(resolve, 25));
