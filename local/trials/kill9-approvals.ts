@@ -9,12 +9,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { canonicalJson } from '#shared/review/admission.ts';
-import type { LogEvent, StoredRequest } from '#shared/store/model.ts';
 import type { StackHandle } from '../bench/workload.ts';
 import { runBurst, startBurst, trialExecutions, type TrialExecution } from './burst.ts';
 import { startChildStack, type ChildStack } from './child-stack.ts';
+import { eventsOf, rowOf } from './tables.ts';
 
 export interface Kill9ApprovalsOptions {
   requests: number;
@@ -45,18 +44,6 @@ export interface Kill9ApprovalsResult {
 
 const FINAL = new Set(['decided', 'expired', 'cancelled', 'corrected']);
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function rowOf(stack: StackHandle, requestId: string): Promise<StoredRequest | undefined> {
-  const out = await stack.clients.doc.send(new GetCommand({ TableName: stack.tables.requests, Key: { requestId }, ConsistentRead: true }));
-  return out.Item as StoredRequest | undefined;
-}
-
-async function eventsOf(stack: StackHandle, requestId: string): Promise<LogEvent[]> {
-  const out = await stack.clients.doc.send(
-    new QueryCommand({ TableName: stack.tables.decisions, KeyConditionExpression: 'requestId = :id', ExpressionAttributeValues: { ':id': requestId }, ConsistentRead: true }),
-  );
-  return (out.Items ?? []) as LogEvent[];
-}
 
 /** Each request's link for one reviewer, keyed by request id (read from the link's path). */
 async function linksFor(stack: StackHandle, reviewer: string): Promise<Map<string, string>> {

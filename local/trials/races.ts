@@ -7,12 +7,11 @@
  * was told their decision counted, and only if it is the stored one.
  */
 import { DescribeExecutionCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { canonicalJson, deriveRequestId } from '#shared/review/admission.ts';
 import type { ReviewRequestInput } from '#shared/schemas/review-request.ts';
-import type { LogEvent, StoredRequest } from '#shared/store/model.ts';
 import { DEMO_REQUEST } from '../demo-agent.ts';
 import type { LocalStack } from '../stack.ts';
+import { eventsOf as events, rowOf as row } from './tables.ts';
 
 export type Contender = 'approve' | 'deny' | 'expire' | 'cancel';
 
@@ -48,18 +47,6 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
     if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     await pause(20);
   }
-}
-
-async function row(stack: LocalStack, requestId: string): Promise<StoredRequest | undefined> {
-  const out = await stack.clients.doc.send(new GetCommand({ TableName: stack.tables.requests, Key: { requestId }, ConsistentRead: true }));
-  return out.Item as StoredRequest | undefined;
-}
-
-async function events(stack: LocalStack, requestId: string): Promise<LogEvent[]> {
-  const out = await stack.clients.doc.send(
-    new QueryCommand({ TableName: stack.tables.decisions, KeyConditionExpression: 'requestId = :id', ExpressionAttributeValues: { ':id': requestId }, ConsistentRead: true }),
-  );
-  return (out.Items ?? []) as LogEvent[];
 }
 
 /** Each reviewer's personal link to one request, from the mail viewer, matched by the request id in the path. */

@@ -104,8 +104,11 @@ function recordLatency(deps: StoreDeps, row: StoredRequest, decision: Decision):
   metric.addMetric(METRIC.decisionLatency, MetricUnit.Milliseconds, decision.latencyMs);
 }
 
-/** SendTaskSuccess with the stored Decision: true if accepted, false if that execution no longer waits. */
-async function resumeOne(deps: ResumeDeps, row: StoredRequest, taskToken: string): Promise<boolean> {
+/**
+ * SendTaskSuccess with the stored Decision: true if accepted, false if that execution no longer waits; any
+ * other failure is thrown (with `safe`, its description without the token).
+ */
+export async function resumeOne(deps: ResumeDeps, row: StoredRequest, taskToken: string): Promise<boolean> {
   try {
     await deps.sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(row.decision) }));
     return true;

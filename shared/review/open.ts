@@ -3,7 +3,6 @@
  * task token, schedule the end of its time box, email the first tier. Step Functions may invoke it more
  * than once for one execution, so every step is idempotent.
  */
-import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { HitlError } from '../errors.ts';
 import { EmailDeliveryError } from '../notify.ts';
 import { createRoundSchedule, deleteRoundSchedule } from '../schedules.ts';
@@ -15,6 +14,7 @@ import { describeError } from './decisions.ts';
 import type { ReviewDeps } from './deps.ts';
 import { notifyCurrentTier, purgeAt } from './notify.ts';
 import { cancelRequest } from './cancel.ts';
+import { resumeOne } from './finalize.ts';
 import { assertSameContent, logReplay } from './replay.ts';
 
 export interface OpenReviewInput {
@@ -68,15 +68,8 @@ export function newPendingRow(input: OpenReviewInput, now: Date, retention: { pu
 /** The request was already decided: hand this task its Decision at once (its token is the live one). */
 async function resumeWithStoredDecision(deps: ReviewDeps, row: StoredRequest, input: OpenReviewInput): Promise<OpenReviewResult> {
   if (!row.decision) throw new HitlError(`Request ${row.requestId} is ${row.status} but has no decision`);
-  let result = 'resumed';
-  try {
-    await deps.sfn.send(new SendTaskSuccessCommand({ taskToken: input.taskToken, output: JSON.stringify(row.decision) }));
-  } catch (err) {
-    const error = describeError(err, [input.taskToken, row.taskToken]);
-    if (error.name !== 'TaskTimedOut' && error.name !== 'InvalidToken' && error.name !== 'TaskDoesNotExist') throw err;
-    deps.log.warn('The execution no longer waits for this request', { requestId: row.requestId, error });
-    result = 'execution-ended';
-  }
+  // Transient failures throw, so Step Functions retries the task and this runs again.
+  const result = (await resumeOne(deps, row, input.taskToken)) ? 'resumed' : 'execution-ended';
   const at = deps.now().toISOString();
   if (row.executionArn === input.executionArn) {
     await deps.requests.markResumed(row.requestId, at);
