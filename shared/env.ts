@@ -15,6 +15,8 @@ export const ENV = {
   schedulerRoleArn: 'HITL_SCHEDULER_ROLE_ARN',
   expireFunctionArn: 'HITL_EXPIRE_FUNCTION_ARN',
   scheduleDlqArn: 'HITL_SCHEDULE_DLQ_ARN',
+  /** The bus `hitl.decision` events go to. */
+  eventBusName: 'HITL_EVENT_BUS_NAME',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {

@@ -10,6 +10,7 @@ import { actionTypeOf, admitRequest, deriveRequestId } from './admission.ts';
 import { assertSameContent, logReplay } from './replay.ts';
 import { buildDecision } from './decisions.ts';
 import type { StoreDeps } from './deps.ts';
+import { publishDecisionEvent } from './decision-event.ts';
 import { purgeAt } from './notify.ts';
 
 export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Promise<RouteResult> {
@@ -61,6 +62,8 @@ export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Pr
     decision,
     // Nothing waits on a token: the route's own output carries the decision.
     resumedAt: createdAt,
+    // Indexed until its decision event is published, so the monitor's sweep finds one still owed.
+    ...(deps.decisionEvents ? { pendingGroup: request.reviewerGroup } : {}),
     history: [{ tier: 1, tierName: group.tiers[0]?.name ?? 'tier 1', at: createdAt, why: plan.why }],
     ...retention,
   };
@@ -78,5 +81,6 @@ export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Pr
     return { route: 'review', requestId, request: sent };
   }
   deps.log.info('Decided by policy', { requestId, policy: plan.policy, outcome: plan.outcome });
+  if (deps.decisionEvents && (await publishDecisionEvent(deps, row))) await deps.requests.leaveQueueIndex(requestId).catch(() => undefined);
   return { route: 'decided', requestId, decision };
 }
