@@ -5,7 +5,7 @@
  * and the README's Python agent runs from there. Skipped, saying why, only when boto3 is missing.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetScheduleCommand, ListSchedulesCommand } from '@aws-sdk/client-scheduler';
@@ -88,6 +88,14 @@ hitl = Hitl(poll=(0.05, 0.2))
 def refund(order_id: str, amount_usd: float) -> str:
     return f"refunded {amount_usd} USD on {order_id}"
 `;
+
+  it('declares the fields of the published JSON Schemas in its TypedDicts', async () => {
+    const fields = JSON.parse(ok(await python('import json; from hitl_client.contract import DECISION_FIELDS, REQUEST_FIELDS; print(json.dumps([sorted(DECISION_FIELDS), sorted(REQUEST_FIELDS)]))')));
+    const schema = (name: string) => JSON.parse(readFileSync(join(REPO_ROOT, 'docs', 'schemas', name), 'utf8'));
+    expect(fields[0]).toEqual(Object.keys(schema('decision.schema.json').properties).sort());
+    const branches = schema('review-request.schema.json').oneOf as { properties: Record<string, unknown> }[];
+    expect(fields[1]).toEqual([...new Set(branches.flatMap((b) => Object.keys(b.properties)))].sort());
+  });
 
   it('review(): an approval returns the approved Decision', async () => {
     const run = python(`${TOOL}\nprint(json.dumps(hitl.review(${REQUEST('py-approve', 'O-9001')}, timeout=60)))`);
