@@ -19,7 +19,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['shared/env.ts', 'local/**', 'test/**', 'infra/**', 'functions/**', 'clients/**', '*.config.ts'],
+    files: ['shared/env.ts', 'local/**', 'test/**', 'infra/**', 'functions/**', 'clients/**', 'examples/**', '*.config.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );
