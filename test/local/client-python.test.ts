@@ -4,10 +4,11 @@
  * times out. Then `pip wheel` builds it, the wheel is installed into a directory outside the repository,
  * and the README's Python agent runs from there. Skipped, saying why, only when boto3 is missing.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { GetScheduleCommand, ListSchedulesCommand } from '@aws-sdk/client-scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '#local/clock.ts';
@@ -161,18 +162,20 @@ print(handle.status())`;
 
   it.skipIf(!hasPip)('pip wheel builds it; installed outside the repository, the README agent runs against the local stack', async () => {
     const wheels = join(dir, 'wheels');
-    execFileSync(PYTHON, ['-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '--quiet', '-w', wheels, PACKAGE_DIR], { stdio: 'pipe' });
+    // Asynchronously: the local stack serves from this process and must keep answering meanwhile.
+    const run = promisify(execFile);
+    await run(PYTHON, ['-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '--quiet', '-w', wheels, PACKAGE_DIR]);
     const wheel = readdirSync(wheels).find((f) => f.endsWith('.whl'));
     expect(wheel).toMatch(/^hitl_client-0\.1\.0-py3-none-any\.whl$/);
     const site = join(dir, 'site');
-    execFileSync(PYTHON, ['-m', 'pip', 'install', '--no-deps', '--no-index', '--quiet', '--target', site, join(wheels, wheel!)], { stdio: 'pipe' });
+    await run(PYTHON, ['-m', 'pip', 'install', '--no-deps', '--no-index', '--quiet', '--target', site, join(wheels, wheel!)]);
     expect(existsSync(join(site, 'hitl_client', 'py.typed'))).toBe(true);
 
     const agentDir = join(dir, 'agent');
-    execFileSync('mkdir', ['-p', agentDir]);
+    mkdirSync(agentDir);
     writeFileSync(join(agentDir, 'agent.py'), readmeAgent('python'));
-    const run = python(`exec(open("agent.py").read())`, { pythonPath: site, cwd: agentDir });
+    const agent = python(`exec(open("agent.py").read())`, { pythonPath: site, cwd: agentDir });
     await decide(requestIdOf('call_2'), { choice: 'modify', 'arg.order_id': 'O-9421', 'arg.amount_usd': '300' });
-    expect(ok(await run)).toBe('refunded 300 USD on O-9421');
+    expect(ok(await agent)).toBe('refunded 300 USD on O-9421');
   });
 });
