@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '.hitl/', 'test-results/'] },
+  { ignores: ['node_modules/', 'cdk.out/', '.hitl/', 'test-results/', 'clients/typescript/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -19,7 +19,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['shared/env.ts', 'local/**', 'test/**', 'infra/**', 'functions/**', '*.config.ts'],
+    files: ['shared/env.ts', 'local/**', 'test/**', 'infra/**', 'functions/**', 'clients/**', 'examples/**', '*.config.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
 );

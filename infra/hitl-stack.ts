@@ -49,6 +49,8 @@ export class HitlStack extends Stack {
   readonly alarms: SloAlarms;
   /** What an agent's role needs (see ReviewStateMachine.grantStartReview). */
   readonly agentPolicy: iam.ManagedPolicy;
+  /** Where every `hitl.decision` event goes (source `hitl`): one per request that ends. */
+  readonly decisionBus: events.EventBus;
   /** Runs the settle function's cancel on execution status changes. */
   readonly executionEnded: events.Rule;
   readonly analytics: DecisionAnalytics;
@@ -115,8 +117,8 @@ export class HitlStack extends Stack {
     for (const fn of [request, respond, settle]) fn.addEnvironment(ENV.expireFunctionArn, expire.function.functionArn);
 
     // Each state change is one transaction with its log event (the grants are those of the writes it holds).
-    // Route reads the request id it was given and records requests a policy decided.
-    this.tables.grantRequests(route.role, 'GetItem', 'PutItem');
+    // Route reads the request id it was given, records requests a policy decided, and marks their event published.
+    this.tables.grantRequests(route.role, 'GetItem', 'PutItem', 'UpdateItem');
     this.tables.grantDecisionLog(route.role, 'PutItem');
 
     this.tables.grantRequests(request.role, 'GetItem', 'PutItem', 'UpdateItem');
@@ -127,6 +129,13 @@ export class HitlStack extends Stack {
       this.tables.grantRequests(fn.role, 'GetItem', 'UpdateItem');
       this.tables.grantDecisionLog(fn.role, 'PutItem');
       this.workflow.grantTaskResponse(fn.role, 'SendTaskSuccess', 'SendTaskFailure');
+    }
+
+    // Every function that can end a request puts its `hitl.decision` event on the stack's own bus.
+    this.decisionBus = new events.EventBus(this, 'DecisionBus', { eventBusName: `${this.stackName}-decisions`, description: 'hitl: one hitl.decision event per request that ends' });
+    for (const fn of [route, respond, expire, settle, monitor]) {
+      fn.addEnvironment(ENV.eventBusName, this.decisionBus.eventBusName);
+      this.decisionBus.grantPutEventsTo(fn.role);
     }
 
     // An execution that ends without a decision (stopped, failed, timed out) cancels its pending request.
@@ -197,6 +206,7 @@ export class HitlStack extends Stack {
     output('SigningSecretArn', this.signingSecret.secret.secretArn, 'HMAC keys for review links');
     output('ScheduleGroupName', this.scheduling.scheduleGroupName, 'EventBridge Scheduler group of expiry schedules');
     output('AgentPolicyArn', this.agentPolicy.managedPolicyArn, 'Attach to an agent role: StartExecution, DescribeExecution, StopExecution');
+    output('DecisionBusName', this.decisionBus.eventBusName, 'EventBridge bus of the hitl.decision events (source hitl)');
     output('AlarmTopicArn', this.alarms.alarmTopic.topicArn, 'Subscribe operators to hitl alarms');
     for (const [id, value, description] of this.analytics.outputs()) output(id, value, description);
   }

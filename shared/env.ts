@@ -17,6 +17,8 @@ export const ENV = {
   scheduleDlqArn: 'HITL_SCHEDULE_DLQ_ARN',
   /** The Firehose stream the decision-stream function writes rows to. */
   decisionStream: 'HITL_DECISION_STREAM',
+  /** The bus `hitl.decision` events go to. */
+  eventBusName: 'HITL_EVENT_BUS_NAME',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {

@@ -7,12 +7,13 @@ import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { SESClient } from '@aws-sdk/client-ses';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { createClients, createLogger, createMetrics, type AwsClients, type Log } from '../clients.ts';
-import { ENV, requireEnv } from '../env.ts';
+import { ENV, optionalEnv, requireEnv } from '../env.ts';
 import { ConfigError } from '../errors.ts';
 import { parseDeploymentConfig, type DeploymentConfig } from '../schemas/config.ts';
 import type { ScheduleSettings } from '../schedules.ts';
 import type { KeyRing } from '../signing.ts';
 import { keyRingLoader, type KeyRingLoadOptions } from '../signing-keys.ts';
+import { decisionEventsFor, type DecisionEvents } from './decision-event.ts';
 import { DecisionLog } from '../store/decision-log.ts';
 import { Ledger } from '../store/ledger.ts';
 import { RequestStore } from '../store/requests.ts';
@@ -27,6 +28,8 @@ export interface StoreDeps {
   now: () => Date;
   log: Log;
   metrics?: Metrics;
+  /** The bus `hitl.decision` events go to; without it none are published. */
+  decisionEvents?: DecisionEvents;
 }
 
 export interface ReviewDeps extends StoreDeps {
@@ -61,6 +64,7 @@ export function storeDepsFromEnv(fn: string, env: NodeJS.ProcessEnv, clients: Aw
     now: () => new Date(),
     log: createLogger(fn),
     metrics: createMetrics(fn),
+    decisionEvents: decisionEventsFor(optionalEnv(ENV.eventBusName, env)),
   };
 }
 

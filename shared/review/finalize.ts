@@ -14,6 +14,7 @@ import type { FinalLogEvent } from '../store/ledger.ts';
 import { buildHitlDecision, decisionExtrasDetails, isOutOfHours, logHitlDecision, type DecisionExtras } from './decision-record.ts';
 import type { LogEventType, StoredRequest } from '../store/model.ts';
 import { describeError } from './decisions.ts';
+import { publishDecisionEvent, republishOwed } from './decision-event.ts';
 import type { ReviewDeps, StoreDeps } from './deps.ts';
 import { purgeAt } from './notify.ts';
 
@@ -61,6 +62,13 @@ export async function resumeStuck(deps: ResumeDeps, group: string): Promise<numb
     if (outcome === 'resumed' || outcome === 'execution-ended') resumed++;
   }
   if (resumed) deps.log.warn('Resumed executions a crash had left waiting', { group, resumed });
+  if (deps.decisionEvents) {
+    // Decision events still owed (a failed PutEvents, a crash before it): only rows past the claim window,
+    // so a decision being finalized right now is not published twice.
+    const settledBefore = deps.now().getTime() - RESUME_CLAIM_STALE_MS;
+    const owed = (await deps.requests.unresumedByGroup(group)).filter((row) => row.decision && Date.parse(row.decision.decidedAt) < settledBefore);
+    await republishOwed(deps, owed);
+  }
   return resumed;
 }
 
@@ -124,7 +132,7 @@ export async function resumeOne(deps: ResumeDeps, row: StoredRequest, taskToken:
  * Send the row's Decision to the owning execution and every waiter, then forget the tokens. The caller
  * holds the resume claim; a transient failure releases it so a retry sends them all again.
  */
-async function sendResume(deps: ResumeDeps, row: StoredRequest, taskToken: string): Promise<ResumeOutcome> {
+async function sendResume(deps: ResumeDeps, row: StoredRequest, taskToken: string, eventOwed = !!deps.decisionEvents && !row.eventPublishedAt): Promise<ResumeOutcome> {
   let accepted: boolean[];
   try {
     accepted = await Promise.all([taskToken, ...Object.values(row.waiters ?? {})].map((token) => resumeOne(deps, row, token)));
@@ -135,7 +143,7 @@ async function sendResume(deps: ResumeDeps, row: StoredRequest, taskToken: strin
   }
   const outcome: ResumeOutcome = accepted[0] ? 'resumed' : 'execution-ended';
   const at = deps.now().toISOString();
-  await deps.requests.markResumed(row.requestId, at, taskToken);
+  await deps.requests.markResumed(row.requestId, at, taskToken, eventOwed);
   await deps.decisionLog.append({
     requestId: row.requestId,
     event: 'resumed',
@@ -170,7 +178,8 @@ export async function finalizeDecision(deps: ReviewDeps, seen: StoredRequest, ar
   logHitlDecision(deps.log, buildHitlDecision(row, args.decision, extras));
   deps.log.info('Request finalized', { requestId, status: args.status, outcome: args.decision.outcome, tier: args.decision.tier });
 
-  const resume = row.taskToken ? await sendResume(deps, row, row.taskToken) : 'not-needed';
+  const published = await publishDecisionEvent(deps, row);
+  const resume = row.taskToken ? await sendResume(deps, row, row.taskToken, !published) : 'not-needed';
   await deleteRoundSchedule(deps.scheduler, deps.schedules, requestId, row.round).catch((err: unknown) =>
     deps.log.warn('Could not delete the round schedule; it will fire and find the request decided', { requestId, error: describeError(err) }),
   );

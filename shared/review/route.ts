@@ -11,6 +11,7 @@ import { assertSameContent, logReplay } from './replay.ts';
 import { buildHitlDecision, isOutOfHours, logHitlDecision } from './decision-record.ts';
 import { buildDecision } from './decisions.ts';
 import type { StoreDeps } from './deps.ts';
+import { publishDecisionEvent } from './decision-event.ts';
 import { purgeAt } from './notify.ts';
 
 export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Promise<RouteResult> {
@@ -62,6 +63,8 @@ export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Pr
     decision,
     // Nothing waits on a token: the route's own output carries the decision.
     resumedAt: createdAt,
+    // Indexed until its decision event is published, so the monitor's sweep finds one still owed.
+    ...(deps.decisionEvents ? { pendingGroup: request.reviewerGroup } : {}),
     history: [{ tier: 1, tierName: group.tiers[0]?.name ?? 'tier 1', at: createdAt, why: plan.why }],
     ...retention,
   };
@@ -80,5 +83,6 @@ export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Pr
   }
   logHitlDecision(deps.log, buildHitlDecision(row, decision, { outOfHours: isOutOfHours(group, createdAt) }));
   deps.log.info('Decided by policy', { requestId, policy: plan.policy, outcome: plan.outcome });
+  if (deps.decisionEvents && (await publishDecisionEvent(deps, row))) await deps.requests.leaveQueueIndex(requestId).catch(() => undefined);
   return { route: 'decided', requestId, decision };
 }

@@ -63,6 +63,8 @@ export interface StoredRequest {
   decision?: Decision;
   /** When SendTaskSuccess was accepted; missing on a DECIDED row means the resume must be retried. */
   resumedAt?: string;
+  /** When the `hitl.decision` event was accepted by the bus; missing on a final row means it is still owed. */
+  eventPublishedAt?: string;
   /**
    * Set by whoever is sending SendTaskSuccess right now (the decision write claims it), so concurrent
    * callers do not resume twice; released on a transient failure, considered abandoned once stale.

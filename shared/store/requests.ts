@@ -204,16 +204,42 @@ export class RequestStore {
     return (await conditional(() => this.doc.send(update))) !== false;
   }
 
-  /** Every waiting execution has its Decision (or had already ended): forget the tokens, leave the queue index. */
-  async markResumed(requestId: string, at: string, taskToken?: string): Promise<boolean> {
+  /**
+   * Every waiting execution has its Decision (or had already ended): forget the tokens, leave the queue
+   * index, unless `keepIndexed` (a decision event is still owed; the monitor's sweep finds the row by it).
+   */
+  async markResumed(requestId: string, at: string, taskToken?: string, keepIndexed = false): Promise<boolean> {
     const update = new UpdateCommand({
       TableName: this.tableName,
       Key: { requestId },
-      UpdateExpression: 'SET resumedAt = :at REMOVE taskToken, resumeClaimedAt, waiters, pendingGroup',
+      UpdateExpression: `SET resumedAt = :at REMOVE taskToken, resumeClaimedAt, waiters${keepIndexed ? '' : ', pendingGroup'}`,
       ConditionExpression: taskToken ? 'taskToken = :token' : 'attribute_not_exists(resumedAt)',
       ExpressionAttributeValues: taskToken ? { ':at': at, ':token': taskToken } : { ':at': at },
     });
     return (await conditional(() => this.doc.send(update))) !== false;
+  }
+
+  /** The `hitl.decision` event was accepted by the bus. */
+  async markEventPublished(requestId: string, at: string): Promise<void> {
+    const update = new UpdateCommand({
+      TableName: this.tableName,
+      Key: { requestId },
+      UpdateExpression: 'SET eventPublishedAt = :at',
+      ConditionExpression: 'attribute_exists(requestId) AND attribute_not_exists(eventPublishedAt)',
+      ExpressionAttributeValues: { ':at': at },
+    });
+    await conditional(() => this.doc.send(update));
+  }
+
+  /** A final row that is resumed and whose decision event is published leaves the queue index. */
+  async leaveQueueIndex(requestId: string): Promise<void> {
+    const update = new UpdateCommand({
+      TableName: this.tableName,
+      Key: { requestId },
+      UpdateExpression: 'REMOVE pendingGroup',
+      ConditionExpression: 'attribute_exists(resumedAt) AND attribute_exists(eventPublishedAt)',
+    });
+    await conditional(() => this.doc.send(update));
   }
 
   /** Give up a claim after a transient failure so the next retry can resume at once. */

@@ -223,7 +223,9 @@ describe('least privilege', () => {
       'ses:SendRawEmail',
     ];
     const sorted = (xs: string[]) => [...xs].sort();
-    expect(permissionsOf('route')).toEqual(sorted([...logs, 'dynamodb:GetItem@requests', 'dynamodb:PutItem@requests', 'dynamodb:PutItem@log']));
+    // Route, respond, expire, settle and monitor end requests and put their hitl.decision events on the bus.
+    const publish = ['events:PutEvents'];
+    expect(permissionsOf('route')).toEqual(sorted([...logs, ...publish, 'dynamodb:GetItem@requests', 'dynamodb:PutItem@requests', 'dynamodb:UpdateItem@requests', 'dynamodb:PutItem@log']));
     expect(permissionsOf('request')).toEqual(
       sorted([
         ...logs,
@@ -239,6 +241,7 @@ describe('least privilege', () => {
       expect(permissionsOf(name)).toEqual(
         sorted([
           ...logs,
+          ...publish,
           ...linkAndSchedules,
           'dynamodb:GetItem@requests',
           'dynamodb:UpdateItem@requests',
@@ -250,12 +253,24 @@ describe('least privilege', () => {
     }
     // The monitor also finishes resumes a crash left undone.
     expect(permissionsOf('monitor')).toEqual(
-      sorted([...logs, 'dynamodb:Query@requests', 'dynamodb:GetItem@requests', 'dynamodb:UpdateItem@requests', 'dynamodb:PutItem@log', 'states:SendTaskSuccess']),
+      sorted([...logs, ...publish, 'dynamodb:Query@requests', 'dynamodb:GetItem@requests', 'dynamodb:UpdateItem@requests', 'dynamodb:PutItem@log', 'states:SendTaskSuccess']),
     );
     // …and the monitor's Query reaches the pending index only, not the table.
     const monitorQuery = statementsOfRole(roleOfFunction('monitor')).find((s) => list(s.Action).includes('dynamodb:Query') && list(s.Action).length === 1);
     expect(JSON.stringify(monitorQuery?.Resource)).toContain('/index/pending-by-age');
     expect(list(monitorQuery?.Resource)).toHaveLength(1);
+  });
+
+  it('lets functions put events on the stack’s decision bus only, named in HITL_EVENT_BUS_NAME', () => {
+    const busId = logicalId(template, 'AWS::Events::EventBus', 'DecisionBus');
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: `${TEST_STACK_NAME}-decisions` });
+    for (const name of ['route', 'respond', 'expire', 'settle', 'monitor'] as const) {
+      expect(functionEnv(name)[ENV.eventBusName]).toEqual({ Ref: busId });
+      const puts = statementsOfRole(roleOfFunction(name)).filter((s) => list(s.Action).includes('events:PutEvents'));
+      expect(puts).toHaveLength(1);
+      expect(puts[0]!.Resource).toEqual({ 'Fn::GetAtt': [busId, 'Arn'] });
+    }
+    expect(functionEnv('request')).not.toHaveProperty([ENV.eventBusName]);
   });
 
   it('scopes SendTask*, SES, schedules and PassRole to this stack’s resources', () => {

@@ -1,0 +1,81 @@
+"""The hitl contracts as TypedDicts: ReviewRequest (the state machine input) and Decision (its output).
+They mirror docs/schemas/review-request.schema.json and docs/schemas/decision.schema.json."""
+from typing import Any, Dict, List, Literal, TypedDict, Union
+
+Kind = Literal["approval", "disambiguation", "verification", "escalation", "correction"]
+Outcome = Literal["approved", "denied", "modified", "answered", "resolved", "corrected", "expired", "cancelled"]
+Fallback = Literal["deny", "approve", "escalate", "hold"]
+JsonValue = Any
+
+
+class Risk(TypedDict):
+    # "class" is a keyword: build it as {"class": "financial", "reversible": False}
+    reversible: bool
+
+
+class Action(TypedDict):
+    name: str
+    args: Dict[str, JsonValue]
+
+
+class PlanStep(TypedDict):
+    current: int
+    total: int
+
+
+class _RequestRequired(TypedDict):
+    kind: Kind
+    agent: str
+    reason: str
+    risk: Dict[str, Any]
+    reviewerGroup: str
+
+
+class ReviewRequest(_RequestRequired, total=False):
+    planStep: PlanStep
+    context: str
+    confidence: float
+    ttlSeconds: int
+    fallback: Fallback
+    idempotencyKey: str
+    action: Action
+    question: str
+    options: List[Dict[str, str]]
+    draft: Dict[str, str]
+    task: Dict[str, str]
+    output: Dict[str, str]
+    issue: str
+
+
+class Policy(TypedDict):
+    name: str
+    why: str
+
+
+class _DecisionRequired(TypedDict):
+    requestId: str
+    kind: Kind
+    outcome: Outcome
+    decidedBy: str
+    tier: int
+    requestedAt: str
+    decidedAt: str
+    latencyMs: int
+
+
+class Decision(_DecisionRequired, total=False):
+    policy: Policy
+    reason: str
+    comment: str
+    proposedArgs: Dict[str, JsonValue]
+    approvedArgs: Dict[str, JsonValue]
+    chosenOption: Dict[str, str]
+    editedDraft: Dict[str, str]
+    result: str
+    correctedOutput: str
+    correctionCategory: str
+
+
+DECISION_FIELDS = set(_DecisionRequired.__annotations__) | set(Decision.__annotations__)
+REQUEST_FIELDS = set(_RequestRequired.__annotations__) | set(ReviewRequest.__annotations__)
+RequestLike = Union[ReviewRequest, Dict[str, Any]]
