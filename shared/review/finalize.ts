@@ -73,7 +73,8 @@ export function finalEventOf(row: Pick<StoredRequest, 'status'>, decision: Decis
   return decision.outcome === 'corrected' ? 'corrected' : 'decided';
 }
 
-function finalLogEvent(deps: StoreDeps, row: StoredRequest, decision: Decision, event: FinalEvent, actor: string, details?: Record<string, unknown>): FinalLogEvent {
+/** The final log event of a row's Decision, with the index keys analysts query by. */
+export function finalLogEvent(deps: StoreDeps, row: StoredRequest, decision: Decision, event: FinalEvent, actor: string, details?: Record<string, unknown>): FinalLogEvent {
   return {
     requestId: row.requestId,
     event,
@@ -159,8 +160,17 @@ export async function finalizeDecision(deps: ReviewDeps, seen: StoredRequest, ar
     if (!current) throw new RequestNotFoundError(requestId);
     return { won: false, current };
   }
-  recordLatency(deps, row, args.decision);
-  deps.log.info('Request finalized', { requestId, status: args.status, outcome: args.decision.outcome, tier: args.decision.tier });
+  return afterFinal(deps, row, args.decision);
+}
+
+/**
+ * What follows the write that ended a request (a decision, a fallback, a cancel, the vote that settled a
+ * quorum): the latency metric, SendTaskSuccess to every waiting execution, the round's schedule removed.
+ */
+export async function afterFinal(deps: ReviewDeps, row: StoredRequest, decision: Decision): Promise<Extract<FinalizeResult, { won: true }>> {
+  const requestId = row.requestId;
+  recordLatency(deps, row, decision);
+  deps.log.info('Request finalized', { requestId, status: row.status, outcome: decision.outcome, tier: decision.tier });
 
   const resume = row.taskToken ? await sendResume(deps, row, row.taskToken) : 'not-needed';
   await deleteRoundSchedule(deps.scheduler, deps.schedules, requestId, row.round).catch((err: unknown) =>

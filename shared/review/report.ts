@@ -120,8 +120,9 @@ export type Thresholds = { [K in keyof typeof THRESHOLDS]: number };
 const GATE_KINDS = new Set<Decision['kind']>(['approval', 'verification']);
 const GATE_OUTCOMES = new Set<Outcome>(['approved', 'modified', 'denied']);
 
+/** Decided by a policy rather than a person (every Decision names its rule; only a policy's carries a name). */
 export function isPolicyDecision(decision: Decision): boolean {
-  return decision.policy !== undefined;
+  return decision.policy?.name !== undefined;
 }
 
 /** Nearest-rank percentile of sorted values. */
