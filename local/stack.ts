@@ -11,6 +11,7 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { decodeConfigEnv } from '#shared/config-env.ts';
 import { ENV } from '#shared/env.ts';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, functionArn, functionNameOf } from './aws-ids.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -165,7 +166,7 @@ function findRespondFunction(resolver: TemplateResolver, resources: StackResourc
 function reviewerGroupsOf(resources: StackResources): string[] {
   const config = resources.functions.map((f) => f.env[ENV.config]).find((v) => v !== undefined);
   try {
-    return Object.keys((JSON.parse(config ?? '{}') as { reviewerGroups?: Record<string, unknown> }).reviewerGroups ?? {});
+    return Object.keys((decodeConfigEnv(config ?? '{}', ENV.config) as { reviewerGroups?: Record<string, unknown> }).reviewerGroups ?? {});
   } catch {
     return [];
   }
