@@ -175,10 +175,9 @@ describe('idempotency keys are bound to the request', () => {
 
 describe('when SES refuses every review email', () => {
   it('the request is closed, nothing expires as "nobody decided", and the agent’s retry with the same key works', async () => {
-    const send = SESClient.prototype.send;
     const spy = vi.spyOn(SESClient.prototype, 'send').mockImplementation(function (this: SESClient) {
       return Promise.reject(Object.assign(new Error('Email address is not verified'), { name: 'MessageRejected' }));
-    } as typeof send);
+    } as typeof SESClient.prototype.send);
     const input = refund({ idempotencyKey: `refund-${++orders}` });
     let first: Awaited<ReturnType<typeof start>>;
     try {
