@@ -2,8 +2,12 @@
  * `npm start`: the local stack on 127.0.0.1 plus the demo agent. Ctrl-C stops everything; state stays in
  * `.hitl/` for the next start. Ports and options: `npm start -- --help`, or docs/local-stack.md.
  */
-import { relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CONFIG_FILE_CONTEXT_KEY } from '#infra/config.ts';
+import { ConfigError } from '#shared/errors.ts';
+import { parseDeploymentConfig } from '#shared/schemas/config.ts';
 import { runDemoAgent } from './demo-agent.ts';
 import { DEFAULT_PORTS, DEFAULT_STATE_DIR, startLocalStack, type LocalStack, type Ports } from './stack.ts';
 
@@ -18,6 +22,7 @@ const PORT_FLAGS: Record<keyof Ports, { flag: string; env: string }> = {
 
 const HELP = `npm start [-- options]   the hitl local stack on 127.0.0.1, with the demo agent
 
+  --config <file.json>   another deployment config, in the format of cdk.json's context.hitl (env HITL_CONFIG_FILE)
   --state-dir <dir>      state: tables, executions, schedules, emails, keys (env HITL_STATE_DIR, default .hitl)
   --no-demo              do not run the demo agent (env HITL_DEMO=0; \`npm run local\` does this)
   --verbose              log every function invocation and the functions' INFO logs
@@ -65,10 +70,24 @@ function banner(stack: LocalStack): string {
   ].join('\n');
 }
 
+/** Validate a config file before synthesizing, so a bad field is reported by its path, at once. */
+function checkedConfigFile(file: string): string {
+  const path = resolve(file);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`Cannot read the hitl config file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  parseDeploymentConfig(raw, `hitl config file ${file}`);
+  return path;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       'state-dir': { type: 'string' },
+      config: { type: 'string' },
       'no-demo': { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -87,8 +106,12 @@ async function main(): Promise<void> {
   const demo = !values['no-demo'] && process.env.HITL_DEMO !== '0';
   const log = (line: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
-  log('starting the local stack…');
+  const configFile = values.config ?? process.env.HITL_CONFIG_FILE;
+  const context = configFile ? { [CONFIG_FILE_CONTEXT_KEY]: checkedConfigFile(configFile) } : undefined;
+
+  log(`starting the local stack${configFile ? ` with ${configFile}` : ''}…`);
   const stack = await startLocalStack({
+    context,
     stateDir: values['state-dir'] ?? process.env.HITL_STATE_DIR ?? DEFAULT_STATE_DIR,
     ports,
     log,
