@@ -68,7 +68,7 @@ function dutyIssue(request: ReviewRequest, resolved: ResolvedRule, group: Review
   const eligible = eligibleMembers(tier.members, { request, history: [] });
   const needed = quorumFor(resolved.rule, request.kind)?.approvals ?? 1;
   if (eligible.length >= needed) return undefined;
-  const who = request.requestedBy ? ` other than ${request.requestedBy}, for whom the agent acts` : '';
+  const who = request.requestedBy ? ` other than ${request.requestedBy}, for whom the agent acts,` : '';
   return {
     path: 'requestedBy',
     message: `${needed === 1 ? 'nobody' : `only ${eligible.length}`} in tier 1 (${tier.name})${who} can decide it${needed > 1 ? `, and policy rule ${resolved.rule.name} needs ${needed} approvals` : ''}`,
