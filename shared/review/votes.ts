@@ -83,6 +83,7 @@ export async function castVote(deps: ReviewDeps, seen: StoredRequest, cast: Cast
       const written = await deps.ledger.vote(row, vote, voted, { finish: { status: 'DECIDED', decision, at }, event: final });
       if (written) return { result: 'decided', done: await afterFinal(deps, written, decision), tally: t };
     }
+    deps.log.info('Another vote or decision landed first; counting again', { requestId: row.requestId, attempt });
     const current = await deps.requests.get(row.requestId);
     if (!current) throw new HitlError(`Request ${row.requestId} disappeared while a vote was cast`);
     row = current;
