@@ -216,7 +216,7 @@ export function formatDuration(ms: number): string {
 
 function gateUnnecessary(s: GroupStats, t: Thresholds): string | undefined {
   if (s.gated < t.gateMinDecisions || s.approvalRate === null || s.approvalRate <= t.gateApprovalRate) return undefined;
-  return `approved ${pct(s.approvalRate)} of ${s.gated} reviews: the gate is probably unnecessary; consider auto-approval (routing.autoApproveMinConfidence) with an audit sample`;
+  return `approved ${pct(s.approvalRate)} of ${s.gated} reviews: the gate is probably unnecessary; hitl suggest proposes a rule (auto-approval or a review sample, where a policy may) and hitl whatif checks it`;
 }
 
 function tooAggressive(s: GroupStats, t: Thresholds): string | undefined {

@@ -110,6 +110,17 @@ describe("an agent's lower risk claim never lowers the policy's risk", () => {
   });
 });
 
+describe('who decides is the rule\'s', () => {
+  it('a request naming another group goes to the rule\'s group', async () => {
+    const { executionArn, requestId } = await start(refund({ reviewerGroup: 'editors', confidence: 0.5 }));
+    expect((await pending(requestId)).reviewerGroup).toBe('support');
+    await stack.waitForReviewEmails(requestId, { to: 'lead@example.com' });
+    expect(await stack.reviewEmails(requestId, { to: 'editor@example.com' })).toEqual([]);
+    expect((await stack.submit(await linkFor(requestId, 'lead@example.com'), { choice: 'deny', round: '1', reason: 'no' })).status).toBe(200);
+    expect((await outcome(executionArn)).decision).toMatchObject({ outcome: 'denied', decidedBy: 'lead@example.com' });
+  });
+});
+
 describe('every Decision names its rule', () => {
   it('a person\'s decision carries policy.rule and why, without a policy name; the final event has it too', async () => {
     const { executionArn, requestId } = await start(refund({ confidence: 0.5 }));
