@@ -120,6 +120,17 @@ describe('sample-based verification', () => {
     expect(none.out).toContain(`${DRAFTS} decisions replayed: ${reviewed.length} went to people, 0 would under the proposed policy (${reviewed.length} reviews saved, 0 added).`);
     expect(none.out).toContain('5 decisions a person disagreed with would pass unreviewed:');
     expect(none.out).toContain('denied "numbers do not add up"; rule sampled-reports: not picked for the 0% review sample');
+
+    // suggest: the repeated denial reason on a sampled rule becomes a candidate rule that reviews every report;
+    // whatif on the file it writes adds the reviews and lets nothing through.
+    const out = join(policies, 'suggested.json');
+    const suggested = await cli(['suggest', '--config', writePolicy('current', { review: 'sample', rate: RATE }), '--out', out]);
+    expect(suggested.code).toBe(0);
+    expect(suggested.out).toContain(`verification#report (rule sampled-reports): people denied verification#report 5 times for the same reason: "numbers do not add up".`);
+    expect(suggested.err).toContain(`wrote ${out}; check it before deploying: hitl whatif --policy ${out}`);
+    const check = await cli(['whatif', '--policy', out, '--agent', 'newsletter-bot', '--json']);
+    expect(check.code).toBe(0);
+    expect((JSON.parse(check.out) as WhatIfResult).total).toMatchObject({ reviewedAfter: DRAFTS, added: DRAFTS - reviewed.length, saved: 0 });
   }, 600_000);
 });
 
