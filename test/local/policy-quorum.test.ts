@@ -79,7 +79,7 @@ describe('quorum: 2 approvals of 3', () => {
       );
     }
     expect(thirdsRefused).toBe(trials);
-  });
+  }, 600_000);
 
   it('the card says how many approvals so far and whose; a voter cannot vote twice; modify is not offered', async () => {
     const { executionArn, links } = await opened(deletion());
