@@ -18,8 +18,8 @@ export async function handler(event: unknown): Promise<OpenReviewResult> {
   if (!parsed.success) throw new HitlError(`The state machine sent a malformed review task payload:\n${formatIssues(parsed.error.issues)}`);
   const { requestId, taskToken, executionArn } = parsed.data;
   try {
-    const { request, group, requestHash } = admitRequest(parsed.data.request, deps.config);
-    return await openReview(deps, { requestId, request, group, taskToken, executionArn, requestHash });
+    const { request, group, requestHash, resolved } = admitRequest(parsed.data.request, deps.config);
+    return await openReview(deps, { requestId, request, group, taskToken, executionArn, requestHash, resolved });
   } catch (err) {
     const expected = err instanceof InvalidRequestError || err instanceof IdempotencyConflictError;
     (expected ? deps.log.warn : deps.log.error).call(deps.log, 'Review task failed', { requestId, error: describeError(err, [taskToken]) });

@@ -8,6 +8,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type { Construct } from 'constructs';
+import { encodeConfigEnv, MAX_CONFIG_ENV_BYTES } from '#shared/config-env.ts';
 import { ENV } from '#shared/env.ts';
 import { ConfigError } from '#shared/errors.ts';
 import { backstopSeconds } from '#shared/policies/backstop.ts';
@@ -24,9 +25,6 @@ import { SigningSecret } from './constructs/signing-secret.ts';
 import { SloAlarms } from './constructs/slo-alarms.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 import { grantSendEmailFrom } from './ses.ts';
-
-/** Lambda allows 4 KB for all of a function's variables together; the config must leave room for the rest. */
-const MAX_CONFIG_ENV_BYTES = 3000;
 
 export interface HitlStackProps extends StackProps {
   /** The deployment config as written (cdk.json context `hitl` or a JSON file); validated here. */
@@ -60,10 +58,10 @@ export class HitlStack extends Stack {
     super(scope, id, props);
     const config = parseDeploymentConfig(props.config, props.configSource ?? 'hitl config');
     this.config = config;
-    const configJson = JSON.stringify(config);
-    if (Buffer.byteLength(configJson) > MAX_CONFIG_ENV_BYTES) {
+    const configEnv = encodeConfigEnv(config);
+    if (Buffer.byteLength(configEnv) > MAX_CONFIG_ENV_BYTES) {
       throw new ConfigError(
-        `The hitl config is ${Buffer.byteLength(configJson)} bytes as JSON; functions receive it in ${ENV.config} and Lambda allows 4 KB of variables in all. Keep it under ${MAX_CONFIG_ENV_BYTES} bytes (fewer or shorter member lists).`,
+        `The hitl config is ${Buffer.byteLength(configEnv)} bytes even compressed; functions receive it in ${ENV.config} and Lambda allows 4 KB of variables in all. Keep it under ${MAX_CONFIG_ENV_BYTES} bytes (fewer or shorter member lists and rules).`,
       );
     }
     const removalPolicy = config.dev ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
@@ -75,7 +73,7 @@ export class HitlStack extends Stack {
       environment: {
         [ENV.requestsTable]: this.tables.requests.tableName,
         [ENV.decisionsTable]: this.tables.decisionLog.tableName,
-        [ENV.config]: configJson,
+        [ENV.config]: configEnv,
       },
     });
     const { route, request, respond, expire, monitor, settle } = this.functions;
@@ -181,7 +179,7 @@ export class HitlStack extends Stack {
     this.analytics = new DecisionAnalytics(this, 'Analytics', {
       decisionLog: this.tables.decisionLog,
       requestsTable: this.tables.requests,
-      environment: { [ENV.requestsTable]: this.tables.requests.tableName, [ENV.decisionsTable]: this.tables.decisionLog.tableName, [ENV.config]: configJson },
+      environment: { [ENV.requestsTable]: this.tables.requests.tableName, [ENV.decisionsTable]: this.tables.decisionLog.tableName, [ENV.config]: configEnv },
       name: this.stackName,
       queryScanLimit: Size.mebibytes(config.analytics.queryScanLimitMb),
       bufferInterval: Duration.seconds(config.analytics.bufferSeconds),

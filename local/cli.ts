@@ -20,7 +20,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NAMED_QUERIES, namedQuery } from '#shared/analytics/queries.ts';
 import { documentClient } from '#shared/clients.ts';
 import { neutralize, printableJson } from '#shared/render/inert-text.ts';
-import { InvalidRequestError } from '#shared/errors.ts';
+import { ConfigError, InvalidRequestError } from '#shared/errors.ts';
 import { evalCases } from '#shared/review/eval-export.ts';
 import { fetchDecisions, formatReport, report as buildReport, type DecisionQuery, type DecisionSource } from '#shared/review/report.ts';
 import { parseDeploymentConfig, type DeploymentConfig } from '#shared/schemas/config.ts';
@@ -30,6 +30,7 @@ import { DecisionLog, type TimeWindow } from '#shared/store/decision-log.ts';
 import { runDemoAgent, summarizeDecision } from './demo-agent.ts';
 import { NoLocalStackError, readEndpointsFile, type EndpointsFile } from './endpoints-file.ts';
 import type { DecisionDatabase } from './sql.ts';
+import { suggestCommand, SUGGESTED_FILE, whatifCommand, type ReadDecisions } from './policy-commands.ts';
 
 export const USAGE = `hitl: human review requests from the command line
 
@@ -49,9 +50,15 @@ Usage:
   hitl sql --named <name> [--since …] [--until …] [--json | --csv] [--data <dir>] [--show]
   hitl sql --list                                 SQL (DuckDB) over the decisions table Athena also has;
                                                   --list names the saved queries
+  hitl whatif --policy <file.json> [--since …] [--until …] [--agent <name>] [--action <type>] [--json]
+                                                  the decision log replayed under a proposed policy: reviews saved
+                                                  and added, and what people rejected that would pass unreviewed
+                                                  (exit 1 if anything would)
+  hitl suggest [--config <file.json>] [--out <file.json>] [--min-decisions <n>] [--sample-rate <0..1>] [--json]
+                                                  rule changes with their evidence, written as a config for whatif
 
 Request options:
-  --group <name>            reviewer group (default: the local stack's first group)
+  --group <name>            reviewer group (default: the local stack's first group; a policy rule's group wins)
   --irreversible            the action cannot be undone (default: reversible)
   --context <text>          short context for the reviewer
   --plan <n>/<total>        plan step, e.g. 3/4
@@ -59,6 +66,7 @@ Request options:
   --fallback <policy>       deny | approve | escalate | hold (default deny)
   --confidence <0..1>       the agent's confidence
   --idempotency-key <key>   same agent + key → same request and decision
+  --requested-by <email>    the person the agent acts for (they may not decide it)
   --name <execution-name>   Step Functions execution name
   --wait                    wait for the Decision and print it (exit 0 whatever the outcome)
   --timeout <seconds>       give up waiting after this long (default: no limit)
@@ -69,6 +77,14 @@ Report and export options:
   --agent <name>            only this agent's decisions
   --action <type>           only this action type: approval#refund, verification#email, disambiguation, …
   --all                     export every decision made by a person, not only the disagreements
+                            (whatif and suggest read the last 30 days by default)
+
+Policy options:
+  --policy <file.json>      whatif: a deployment config (as cdk.json's context.hitl) with the proposed policy
+  --config <file.json>      suggest: the current deployment config (default: what ./cdk.json names)
+  --out <file.json>         suggest: where to write the proposal (default ${SUGGESTED_FILE})
+  --min-decisions <n>       suggest: reviews needed before near-total approval counts (default 100)
+  --sample-rate <0..1>      suggest: sample of a loosened gate (default 0.1)
 
 SQL options:
   --named <name>            run a saved query (the same SQL as the Athena named query hitl-<name>)
@@ -104,6 +120,7 @@ const OPTIONS = {
   fallback: { type: 'string' },
   confidence: { type: 'string' },
   'idempotency-key': { type: 'string' },
+  'requested-by': { type: 'string' },
   name: { type: 'string' },
   input: { type: 'string' },
   wait: { type: 'boolean' },
@@ -125,6 +142,11 @@ const OPTIONS = {
   data: { type: 'string' },
   refresh: { type: 'boolean' },
   csv: { type: 'boolean' },
+  policy: { type: 'string' },
+  config: { type: 'string' },
+  out: { type: 'string' },
+  'min-decisions': { type: 'string' },
+  'sample-rate': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -224,6 +246,7 @@ export function requestFromFlags(values: Values, defaultGroup: string | undefine
     ttlSeconds: number(values.ttl, '--ttl'),
     fallback: values.fallback,
     idempotencyKey: values['idempotency-key'],
+    requestedBy: values['requested-by'],
   });
 }
 
@@ -386,8 +409,9 @@ function localConfig(local: EndpointsFile): DeploymentConfig | undefined {
   }
 }
 
-async function withDecisions<T>(values: Values, read: (source: DecisionSource, query: DecisionQuery) => Promise<T>): Promise<T> {
-  const query: DecisionQuery = { window: reportWindow(values.since, values.until, new Date()), agent: values.agent, actionType: actionTypeFlag(values.action) };
+async function withDecisions<T>(values: Values, read: (source: DecisionSource, query: DecisionQuery) => Promise<T>, defaultSince?: string): Promise<T> {
+  const window = reportWindow(values.since ?? defaultSince, values.until, new Date());
+  const query: DecisionQuery = { window, agent: values.agent, actionType: actionTypeFlag(values.action) };
   const source = decisionSource(values);
   try {
     return await read(source, query);
@@ -486,8 +510,19 @@ function isSqlParameterError(err: unknown): err is Error {
   return err instanceof Error && err.name === 'SqlParameterError';
 }
 
+/** Decisions with their requests, over the last 30 days unless --since says otherwise. */
+function policyDecisions(values: Values): ReadDecisions {
+  return () => withDecisions(values, (source, query) => fetchDecisions(source, query, { withRequest: true }), '30d');
+}
+
+function rate(value: string | undefined, flag: string): number | undefined {
+  const n = number(value, flag);
+  if (n !== undefined && (n < 0 || n > 1)) throw new UsageError(`${flag} takes a fraction from 0 to 1, got "${value}"`);
+  return n;
+}
+
 function describeFailure(err: unknown): string {
-  if (err instanceof InvalidRequestError || err instanceof UsageError || err instanceof NoLocalStackError || isSqlParameterError(err)) return err.message;
+  if (err instanceof InvalidRequestError || err instanceof UsageError || err instanceof NoLocalStackError || err instanceof ConfigError || isSqlParameterError(err)) return err.message;
   if (err instanceof Error && /^(Parser|Binder|Catalog|Conversion|Invalid Input|IO) Error/.test(err.message)) return err.message;
   const e = err as Error & { code?: string; cause?: { code?: string } };
   if (e.code === 'ECONNREFUSED' || e.cause?.code === 'ECONNREFUSED' || e.name === 'TimeoutError') {
@@ -541,12 +576,21 @@ export async function main(argv: string[], terminal: Io = defaultIo): Promise<nu
         return await exportCommand(values, io);
       case 'sql':
         return await sqlCommand(values, rest, io);
+      case 'whatif':
+        return await whatifCommand({ policy: values.policy, json: values.json }, policyDecisions(values), io);
+      case 'suggest': {
+        const minDecisions = number(values['min-decisions'], '--min-decisions');
+        if (minDecisions !== undefined && (!Number.isInteger(minDecisions) || minDecisions < 1)) throw new UsageError('--min-decisions takes a whole number of at least 1');
+        const options = { config: values.config, out: values.out, minDecisions, sampleRate: rate(values['sample-rate'], '--sample-rate'), json: values.json };
+        return await suggestCommand(options, policyDecisions(values), io);
+      }
       default:
         throw new UsageError(`Unknown command "${command}"\n\n${USAGE}`);
     }
   } catch (err) {
     io.err(describeFailure(err));
     return err instanceof UsageError || err instanceof InvalidRequestError || isSqlParameterError(err) ? 2 : 1;
+    return err instanceof UsageError || err instanceof InvalidRequestError || err instanceof ConfigError ? 2 : 1;
   }
 }
 

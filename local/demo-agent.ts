@@ -50,7 +50,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** One line an agent (or a person) can act on. */
 /** One line: the reviewer's reason is free text, so it is neutralized and cannot break the line. */
 export function summarizeDecision(decision: Decision): string {
-  const who = decision.policy ? `policy ${decision.policy.name} (${decision.policy.why})` : decision.decidedBy;
+  const who = decision.policy?.name ? `policy ${decision.policy.name} (${decision.policy.why})` : decision.decidedBy;
   const seconds = Math.round(decision.latencyMs / 1000);
   const why = decision.reason ? `: ${decision.reason}` : '';
   return neutralize(`${decision.outcome} by ${who} after ${seconds} s${why}`);

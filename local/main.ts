@@ -3,8 +3,11 @@
  * `.hitl/` for the next start. Ports and options: `npm start -- --help`, or docs/local-stack.md.
  */
 import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { CONFIG_FILE_CONTEXT_KEY } from '#infra/config.ts';
+import { ConfigError } from '#shared/errors.ts';
+import { parseDeploymentConfig } from '#shared/schemas/config.ts';
 import { runDemoAgent } from './demo-agent.ts';
 import { PORT_FLAGS } from './port-flags.ts';
 import { DEFAULT_PORTS, DEFAULT_STATE_DIR, startLocalStack, type LocalStack, type Ports } from './stack.ts';
@@ -12,6 +15,7 @@ import type { Template } from './template.ts';
 
 const HELP = `npm start [-- options]   the hitl local stack on 127.0.0.1, with the demo agent
 
+  --config <file.json>   another deployment config, in the format of cdk.json's context.hitl (env HITL_CONFIG_FILE)
   --state-dir <dir>      state: tables, executions, schedules, emails, keys (env HITL_STATE_DIR, default .hitl)
   --no-demo              do not run the demo agent (env HITL_DEMO=0; \`npm run local\` does this)
   --fsync                acknowledge changes only once they are on disk, not just written (env HITL_LOCAL_FSYNC=1):
@@ -70,10 +74,24 @@ function banner(stack: LocalStack): string {
   ].join('\n');
 }
 
+/** Validate a config file before synthesizing, so a bad field is reported by its path, at once. */
+function checkedConfigFile(file: string): string {
+  const path = resolve(file);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`Cannot read the hitl config file ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  parseDeploymentConfig(raw, `hitl config file ${file}`);
+  return path;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       'state-dir': { type: 'string' },
+      config: { type: 'string' },
       'no-demo': { type: 'boolean' },
       fsync: { type: 'boolean' },
       'cdk-out': { type: 'string' },
@@ -97,8 +115,12 @@ async function main(): Promise<void> {
   const extraResources = addResources ? (JSON.parse(readFileSync(addResources, 'utf8')) as Template['Resources']) : undefined;
   const log = (line: string) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
-  log('starting the local stack…');
+  const configFile = values.config ?? process.env.HITL_CONFIG_FILE;
+  const context = configFile ? { [CONFIG_FILE_CONTEXT_KEY]: checkedConfigFile(configFile) } : undefined;
+
+  log(`starting the local stack${configFile ? ` with ${configFile}` : ''}…`);
   const stack = await startLocalStack({
+    context,
     stateDir: values['state-dir'] ?? process.env.HITL_STATE_DIR ?? DEFAULT_STATE_DIR,
     cdkOutDir: values['cdk-out'] ?? (process.env.HITL_CDK_OUT || undefined),
     fsync: values.fsync ?? process.env.HITL_LOCAL_FSYNC === '1',

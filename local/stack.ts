@@ -11,6 +11,7 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { decodeConfigEnv } from '#shared/config-env.ts';
 import { ENV } from '#shared/env.ts';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, functionArn, functionNameOf } from './aws-ids.ts';
 import { systemClock, type Clock } from './clock.ts';
@@ -184,7 +185,7 @@ function findRespondFunction(resolver: TemplateResolver, resources: StackResourc
 function configOf(resources: StackResources): unknown {
   const config = resources.functions.map((f) => f.env[ENV.config]).find((v) => v !== undefined);
   try {
-    return config === undefined ? undefined : (JSON.parse(config) as unknown);
+    return config === undefined ? undefined : decodeConfigEnv(config, ENV.config);
   } catch {
     return undefined;
   }

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { readJsonFile, writeJsonFile } from './json-file.ts';
 import type { Template } from './template.ts';
 
@@ -51,6 +51,9 @@ function filesUnder(dir: string): string[] {
 function inputHash(repoRoot: string, context: Record<string, unknown>): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify(context));
+  // A config file named in the context is an input by its content, not its name.
+  const configFile = context.hitlConfigFile;
+  if (typeof configFile === 'string' && existsSync(resolve(repoRoot, configFile))) hash.update(readFileSync(resolve(repoRoot, configFile)));
   const files = [...INPUT_DIRS.flatMap((d) => filesUnder(join(repoRoot, d))), ...INPUT_FILES.map((f) => join(repoRoot, f)).filter(existsSync)].sort();
   for (const file of files) hash.update(relative(repoRoot, file)).update(readFileSync(file));
   // Handler entry files only matter by their existence (bundling is skipped).

@@ -97,7 +97,7 @@ export async function forwardDecisions(deps: StreamDeps, records: readonly Dynam
   const items = finals.map(({ sequenceNumber, event }) => {
     const found = requests.get(event.requestId);
     const request = found?.request
-      ? { requestId: found.requestId, request: found.request, reviewerGroup: found.reviewerGroup ?? found.request.reviewerGroup, ttlSeconds: found.ttlSeconds, fallback: found.fallback ?? found.request.fallback, ...(found.round !== undefined ? { round: found.round } : {}) }
+      ? { requestId: found.requestId, request: found.request, reviewerGroup: found.reviewerGroup ?? found.request.reviewerGroup ?? '', ttlSeconds: found.ttlSeconds, fallback: found.fallback ?? found.request.fallback, ...(found.round !== undefined ? { round: found.round } : {}) }
       : undefined;
     if (!request) deps.log.warn('Request row not found; the decision row has no group or proposal', { requestId: event.requestId });
     const row = decisionRow({ event: event as LogEvent & { decision: NonNullable<LogEvent['decision']> }, config: deps.config, ...(request ? { request } : {}) });

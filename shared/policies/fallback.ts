@@ -5,6 +5,7 @@ import type { DeploymentConfig, ReviewerGroup } from '../schemas/config.ts';
 import type { Outcome, PolicyName } from '../schemas/decision.ts';
 import type { StoredRequest } from '../store/model.ts';
 import { nextOpening } from './business-hours.ts';
+import { describeRisk, raiseRisk, whyNotApprovable, type EffectiveRisk } from './risk.ts';
 
 export type FallbackPlan =
   | { action: 'decide'; outcome: Extract<Outcome, 'expired' | 'approved'>; policy: PolicyName; why: string }
@@ -16,6 +17,15 @@ function minutes(seconds: number): string {
   return m < 120 ? `${m} min` : `${Math.round(m / 6) / 10} h`;
 }
 
+/**
+ * The risk the request was admitted at, still low only if the config still marks its class low. Rows from
+ * before policies carry none: the agent's claim, as it was judged then.
+ */
+function riskOf(row: StoredRequest, config: DeploymentConfig): EffectiveRisk {
+  const risk = row.policy?.risk ?? raiseRisk({ classes: config.lowRiskClasses, lowClasses: config.lowRiskClasses }, undefined, row.request.risk);
+  return { ...risk, low: risk.low && config.lowRiskClasses.includes(risk.class) };
+}
+
 export function planFallback(row: StoredRequest, group: ReviewerGroup, config: DeploymentConfig, now: Date): FallbackPlan {
   const tierName = group.tiers[row.tier - 1]?.name ?? `tier ${row.tier}`;
   const nobody = `No decision from ${tierName} within ${minutes(row.ttlSeconds)}`;
@@ -25,12 +35,13 @@ export function planFallback(row: StoredRequest, group: ReviewerGroup, config: D
     case 'deny':
       return deny(`${nobody}; fallback policy deny`);
     case 'approve': {
-      const riskClass = row.request.risk.class;
-      if (config.lowRiskClasses.includes(riskClass)) {
-        return { action: 'decide', outcome: 'approved', policy: 'fallback-approve', why: `${nobody}; risk class ${riskClass} is marked low, so fallback approve applies` };
+      const risk = riskOf(row, config);
+      const unsafe = whyNotApprovable(risk);
+      if (!unsafe) {
+        return { action: 'decide', outcome: 'approved', policy: 'fallback-approve', why: `${nobody}; risk class ${risk.class} is marked low and the action is reversible, so fallback approve applies` };
       }
       // Refused at request time; a config change since then must not approve a risky action.
-      return deny(`${nobody}; fallback approve refused because risk class ${riskClass} is not marked low, so denied`);
+      return deny(`${nobody}; fallback approve refused (${describeRisk(risk)}: ${unsafe}), so denied`);
     }
     case 'escalate': {
       const next = group.tiers[row.tier];

@@ -1,59 +1,59 @@
 /**
- * Which requests a person must see. Pure: the route function applies the result. A policy only decides
- * what is safe to decide without a person; everything else, and an audit sample of those, goes to review.
+ * Which requests a person must see, under the rule that applies. Pure: the route function applies the
+ * result. A policy only decides what is safe to decide without a person (never an approval of an
+ * irreversible or risky action); everything else, and an audit sample of what it does decide, goes to review.
  */
-import { createHash } from 'node:crypto';
 import type { DeploymentConfig } from '../schemas/config.ts';
 import type { ChoiceOption, ReviewRequest } from '../schemas/review-request.ts';
+import { whyNotApprovable } from './risk.ts';
+import { policyOf, resolveRule, type ResolvedRule } from './rules.ts';
+import { isSampled, percent } from './sampling.ts';
+import { planVerification } from './verification.ts';
+
+export { isSampled, sampleFraction } from './sampling.ts';
+
+export type RoutePolicy = 'auto-approve' | 'auto-answer' | 'not-sampled' | 'below-risk-threshold';
 
 export type RoutePlan =
   | { route: 'auto'; policy: 'auto-approve'; outcome: 'approved'; why: string }
   | { route: 'auto'; policy: 'auto-answer'; outcome: 'answered'; option: ChoiceOption; why: string }
+  | { route: 'auto'; policy: 'not-sampled' | 'below-risk-threshold'; outcome: 'approved'; why: string }
   | { route: 'review'; why: string };
 
-/** A stable number in [0, 1) per request, so a replayed execution lands on the same side of the sample. */
-export function sampleFraction(requestId: string): number {
-  const digest = createHash('sha256').update(`sample\n${requestId}`).digest();
-  return digest.readUInt32BE(0) / 2 ** 32;
+function audited(requestId: string, rate: number, plan: Extract<RoutePlan, { route: 'auto' }>): RoutePlan {
+  return isSampled(requestId, rate) ? { route: 'review', why: `picked for the ${percent(rate)} audit sample` } : plan;
 }
 
-export function isSampled(requestId: string, sampleRate: number): boolean {
-  return sampleRate > 0 && sampleFraction(requestId) < sampleRate;
-}
-
-function percent(rate: number): string {
-  return `${Math.round(rate * 1000) / 10}%`;
-}
-
-export function planRoute(request: ReviewRequest, requestId: string, config: DeploymentConfig): RoutePlan {
-  const { routing } = config;
-  const sampled = isSampled(requestId, routing.sampleRate);
+export function planRoute(request: ReviewRequest, requestId: string, config: DeploymentConfig, resolved: ResolvedRule = resolveRule(config, request)): RoutePlan {
+  const { rule, risk } = resolved;
   const confidence = request.confidence;
 
   if (request.kind === 'approval') {
-    const threshold = routing.autoApproveMinConfidence;
-    if (threshold === undefined) return { route: 'review', why: 'auto-approval is not configured' };
-    const riskClass = request.risk.class;
-    if (!config.lowRiskClasses.includes(riskClass)) return { route: 'review', why: `risk class ${riskClass} is not marked low` };
-    if (!request.risk.reversible) return { route: 'review', why: 'the action is not reversible' };
+    const threshold = rule.autoApprove?.minConfidence;
+    if (threshold === undefined) return { route: 'review', why: `auto-approval is not configured for rule ${rule.name}` };
+    const unsafe = whyNotApprovable(risk);
+    if (unsafe) return { route: 'review', why: unsafe };
     if (confidence === undefined) return { route: 'review', why: 'the agent gave no confidence' };
     if (confidence < threshold) return { route: 'review', why: `confidence ${confidence} is below ${threshold}` };
-    if (sampled) return { route: 'review', why: `picked for the ${percent(routing.sampleRate)} audit sample` };
-    return {
-      route: 'auto',
-      policy: 'auto-approve',
-      outcome: 'approved',
-      why: `risk class ${riskClass} is low, the action is reversible and confidence ${confidence} ≥ ${threshold}`,
-    };
+    const why = `risk class ${risk.class} is low, the action is reversible and confidence ${confidence} ≥ ${threshold}`;
+    return audited(requestId, rule.auditSample, { route: 'auto', policy: 'auto-approve', outcome: 'approved', why });
   }
 
   if (request.kind === 'disambiguation') {
-    const threshold = routing.disambiguateBelowConfidence;
+    const threshold = rule.autoAnswer?.minConfidence;
+    if (threshold === undefined) return { route: 'review', why: `rule ${rule.name} asks a person every time` };
     if (confidence === undefined) return { route: 'review', why: 'the agent gave no confidence' };
     if (confidence < threshold) return { route: 'review', why: `confidence ${confidence} is below ${threshold}` };
-    if (sampled) return { route: 'review', why: `picked for the ${percent(routing.sampleRate)} audit sample` };
     const [option] = request.options as [ChoiceOption, ...ChoiceOption[]];
-    return { route: 'auto', policy: 'auto-answer', outcome: 'answered', option, why: `confidence ${confidence} ≥ ${threshold}: the agent's first option stands` };
+    const why = `confidence ${confidence} ≥ ${threshold}: the agent's first option stands`;
+    return audited(requestId, rule.auditSample, { route: 'auto', policy: 'auto-answer', outcome: 'answered', option, why });
+  }
+
+  if (request.kind === 'verification') {
+    const plan = planVerification(request, requestId, rule.verification, policyOf(config));
+    if (plan.review) return { route: 'review', why: plan.why };
+    const pass = { route: 'auto' as const, policy: plan.policy, outcome: 'approved' as const, why: plan.why };
+    return plan.policy === 'below-risk-threshold' ? audited(requestId, rule.auditSample, pass) : pass;
   }
 
   return { route: 'review', why: `${request.kind} requests always go to a person` };

@@ -8,6 +8,8 @@ import type { ReviewerGroup } from '../schemas/config.ts';
 import type { JsonValue } from '../schemas/json.ts';
 import type { ChoiceOption, Draft, Kind, ReviewRequest } from '../schemas/review-request.ts';
 import type { StoredRequest } from '../store/model.ts';
+import { describeTally, votesOf } from '../policies/quorum.ts';
+import { describeRisk } from '../policies/risk.ts';
 import { inertText, quoteKey } from './inert-text.ts';
 import { formatDuration, formatTimeLeft, formatWaiting, formatZoned } from './time.ts';
 
@@ -203,6 +205,16 @@ function kindFacts(request: ReviewRequest, maxText: number | undefined, moreArgs
   }
 }
 
+/**
+ * The risk the request is treated at. When the agent claimed less than the policy, both are shown: "agent
+ * says read-only · reversible; policy: financial · irreversible".
+ */
+export function riskLine(row: Pick<StoredRequest, 'request' | 'policy'>): string {
+  const claim = describeRisk(row.request.risk);
+  const risk = row.policy ? describeRisk(row.policy.risk) : claim;
+  return risk === claim ? risk : `agent says ${claim}; policy: ${risk}`;
+}
+
 export function tierName(group: ReviewerGroup, tier: number): string {
   return group.tiers[tier - 1]?.name ?? `tier ${tier}`;
 }
@@ -229,7 +241,8 @@ export function buildCard({ request: row, group, now }: CardInput, options: Card
   facts.push({ label: 'Reason', value: clip(req.reason, options.maxText) });
   if (req.planStep) facts.push({ label: 'Plan step', value: `${req.planStep.current} of ${req.planStep.total}` });
   if (req.context) facts.push({ label: 'Context', value: clip(req.context, options.maxText) });
-  facts.push({ label: 'Risk', value: `${req.risk.class} · ${req.risk.reversible ? 'reversible' : 'irreversible'}` });
+  facts.push({ label: 'Risk', value: riskLine(row) });
+  if (req.requestedBy) facts.push({ label: 'Requested by', value: `${req.requestedBy} (the agent acts for them; they may not decide it)` });
   if (req.confidence !== undefined) facts.push({ label: 'Confidence', value: `${Math.round(req.confidence * 100)}%` });
   if (options.live === false) {
     facts.push({ label: 'Requested', value: formatZoned(new Date(row.createdAt), zone, now) });
@@ -241,6 +254,12 @@ export function buildCard({ request: row, group, now }: CardInput, options: Card
     facts.push({ label: 'On hold', value: `until ${formatZoned(until, zone, now)} (outside business hours, in ${formatDuration(until.getTime() - now.getTime())})` });
   }
   facts.push({ label: 'Asked', value: `${currentTier} (tier ${row.tier} of ${tiers})` });
+  const quorum = row.policy?.quorum;
+  if (quorum && row.status === 'PENDING') {
+    const round = votesOf(row).filter((v) => v.round === row.round);
+    const t = { needed: quorum.approvals, approvals: round.filter((v) => v.vote === 'approve'), denials: round.filter((v) => v.vote === 'deny') };
+    facts.push({ label: 'Approvals', value: `${describeTally(t)}; ${quorum.denyVetoes ? 'any denial ends it' : `denied once ${quorum.approvals} approvals are out of reach`}` });
+  }
 
   const card: Card = {
     kind: req.kind,

@@ -90,9 +90,11 @@ function argField(name: string, value: JsonValue, index: number): SafeHtml {
     : textInput(id, field, label, { value: text, hint: argHint(value) });
 }
 
-function choices(req: ReviewRequest, card: Card, ctx: FormContext): SafeHtml[] {
+function choices(req: ReviewRequest, card: Card, ctx: FormContext, quorum: boolean): SafeHtml[] {
   switch (req.kind) {
     case 'approval':
+      // Under a quorum every approval is of the request as proposed: no "modify".
+      if (quorum) return [form(ctx, 'approve', html`<button type="submit" class="primary">Approve</button>`), denyForm(ctx, 'Deny…', 'Deny')];
       return [
         form(ctx, 'approve', html`<button type="submit" class="primary">Approve</button>`),
         denyForm(ctx, 'Deny…', 'Deny'),
@@ -104,6 +106,7 @@ ${comment('modify-comment')}
         ),
       ];
     case 'verification':
+      if (quorum) return [form(ctx, 'approve', html`<button type="submit" class="primary">Approve as written</button>`), denyForm(ctx, 'Reject…', 'Reject')];
       return [
         form(ctx, 'approve', html`<button type="submit" class="primary">Approve as written</button>`),
         folded(
@@ -158,7 +161,7 @@ ${cardSection(card, 'card-title', false)}
 <h2 id="decide-title">${input.request.kind === 'disambiguation' ? 'Your answer' : 'Your decision'}</h2>
 <p class="muted">Reviewing as ${input.approver}. Nothing happens until you press a button.</p>
 <div class="actions">
-${choices(input.request.request, card, ctx)}
+${choices(input.request.request, card, ctx, input.request.policy?.quorum !== undefined)}
 ${escalate}
 </div>
 </section>

@@ -3,7 +3,7 @@
  * request is no longer open to this link. Used by the status page.
  */
 import type { ReviewerGroup } from '../schemas/config.ts';
-import type { Decision, Outcome, PolicyName } from '../schemas/decision.ts';
+import type { Decision, Outcome, PolicyName, Vote } from '../schemas/decision.ts';
 import type { StoredRequest } from '../store/model.ts';
 import { formatJson, tierName, type CardInput, type Fact } from './card.ts';
 import { inertLine, inertText, quoteKey } from './inert-text.ts';
@@ -57,6 +57,10 @@ function policyHeadline(name: PolicyName, outcome: Outcome, when: string): strin
       return `Approved automatically ${when} (auto-approve policy)`;
     case 'auto-answer':
       return `Answered automatically ${when} (auto-answer policy)`;
+    case 'not-sampled':
+      return `Passed without review ${when} (not in the review sample)`;
+    case 'below-risk-threshold':
+      return `Passed without review ${when} (below the risk threshold)`;
     case 'fallback-deny':
       return `Expired ${when} — fallback deny`;
     case 'fallback-approve':
@@ -79,12 +83,19 @@ function argChanges(d: Decision): string | undefined {
   return lines.length > 0 ? lines.join('\n') : 'no argument changed';
 }
 
+function voteLine(v: Vote): string {
+  return `${v.by} ${v.vote === 'approve' ? 'approved' : 'denied'}${v.reason ? `: ${v.reason}` : ''} (tier ${v.tier})`;
+}
+
 function decisionDetails(d: Decision, group: ReviewerGroup): Fact[] {
   const facts: Fact[] = [];
-  if (d.policy) {
+  if (d.policy?.name) {
     facts.push({ label: 'Outcome', value: d.outcome });
     facts.push({ label: 'Why', value: d.policy.why });
   }
+  if (d.policy?.rule) facts.push({ label: 'Policy rule', value: d.policy.rule });
+  if (d.approvers?.length) facts.push({ label: 'Approved by', value: d.approvers.join(', ') });
+  else if (d.votes?.length) facts.push({ label: 'Votes', value: d.votes.map(voteLine).join('\n'), long: true });
   if (d.reason) facts.push({ label: 'Reason', value: d.reason });
   if (d.chosenOption) facts.push({ label: 'Chosen option', value: d.chosenOption.label });
   const changes = argChanges(d);
@@ -116,7 +127,7 @@ export function describeStatus({ request: row, group, now, approver }: CardInput
   if (d) {
     const when = at(new Date(d.decidedAt), group, now);
     const headline = inertLine(
-      d.outcome === 'cancelled' ? cancelledHeadline(d, when) : d.policy ? policyHeadline(d.policy.name, d.outcome, when) : `${OUTCOME_VERBS[d.outcome]} by ${d.decidedBy} ${when}`,
+      d.outcome === 'cancelled' ? cancelledHeadline(d, when) : d.policy?.name ? policyHeadline(d.policy.name, d.outcome, when) : `${OUTCOME_VERBS[d.outcome]} by ${d.decidedBy} ${when}`,
     );
     return { tone: OUTCOME_TONES[d.outcome], headline, details: decisionDetails(d, group) };
   }

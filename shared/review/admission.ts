@@ -1,15 +1,20 @@
 /**
- * What a request must satisfy beyond its schema, against this deployment's config: a configured reviewer
- * group, a time box the group allows, and a fallback the group and risk class allow.
+ * What a request must satisfy beyond its schema, against this deployment's config and the policy rule that
+ * applies: a configured reviewer group, a time box within the rule's bounds, a fallback the rule and the
+ * request's risk allow, and someone other than the person it acts for to decide it.
  */
 import { createHash } from 'node:crypto';
 import { InvalidRequestError } from '../errors.ts';
+import { eligibleMembers } from '../policies/duties.ts';
+import { describeRisk, whyNotApprovable } from '../policies/risk.ts';
+import { quorumFor, resolveRule, type ResolvedRule } from '../policies/rules.ts';
 import type { DeploymentConfig, ReviewerGroup } from '../schemas/config.ts';
 import type { IssueSummary } from '../schemas/issues.ts';
 import { parseReviewRequest, type ReviewRequest } from '../schemas/review-request.ts';
+import type { RequestPolicy } from '../store/model.ts';
 
-/** A validated request with its time box resolved (`ttlSeconds` always set). */
-export type AdmittedRequest = ReviewRequest & { ttlSeconds: number };
+/** A validated request with its time box and reviewer group resolved. */
+export type AdmittedRequest = ReviewRequest & { ttlSeconds: number; reviewerGroup: string };
 
 export interface Admission {
   request: AdmittedRequest;
@@ -18,32 +23,87 @@ export interface Admission {
   sent: ReviewRequest;
   /** Binds an idempotency key to this content (see requestHash). */
   requestHash: string;
+  /** The policy rule that applies, and the risk the request is treated at. */
+  resolved: ResolvedRule;
+}
+
+/** The time box a rule allows within its group's: at least `min`, at most `max`, `default` when none is asked. */
+export function timeBoxOf(resolved: ResolvedRule, group: ReviewerGroup): { min: number; default: number; max: number } {
+  const { ttl } = resolved.rule;
+  const max = Math.min(ttl.max ?? Infinity, group.maxTtlSeconds);
+  return { min: ttl.min ?? 60, default: Math.min(ttl.default ?? group.defaultTtlSeconds, max), max };
+}
+
+/** The rule as the row keeps it: later steps use this, not the config of the moment. */
+export function requestPolicy(resolved: ResolvedRule, kind: ReviewRequest['kind'], why: string): RequestPolicy {
+  const quorum = quorumFor(resolved.rule, kind);
+  return {
+    rule: resolved.rule.name,
+    why,
+    risk: { class: resolved.risk.class, reversible: resolved.risk.reversible, low: resolved.risk.low },
+    ...(quorum ? { quorum: { approvals: quorum.approvals, denyVetoes: quorum.denyVetoes } } : {}),
+  };
+}
+
+function fallbackIssue(request: ReviewRequest, resolved: ResolvedRule, group: ReviewerGroup | undefined, groupName: string): IssueSummary | undefined {
+  const { rule, risk } = resolved;
+  const fallback = request.fallback;
+  if (!rule.fallbacks.includes(fallback)) {
+    return { path: 'fallback', message: `fallback "${fallback}" is not allowed by policy rule ${rule.name}; allowed: ${rule.fallbacks.join(', ')}` };
+  }
+  const unsafe = fallback === 'approve' ? whyNotApprovable(risk) : undefined;
+  if (unsafe) {
+    const claim = describeRisk(request.risk) === describeRisk(risk) ? '' : ` (the agent says ${describeRisk(request.risk)}; policy rule ${rule.name}: ${describeRisk(risk)})`;
+    return { path: 'fallback', message: `fallback "approve" is refused for ${describeRisk(risk)}${claim}: ${unsafe}, and a policy approves only reversible actions of a low risk class` };
+  }
+  if (fallback === 'hold' && group && !group.businessHours) {
+    return { path: 'fallback', message: `fallback "hold" needs business hours, and group "${groupName}" has none` };
+  }
+  return undefined;
+}
+
+/** Someone in tier 1 other than the person the agent acts for, and enough of them for the quorum. */
+function dutyIssue(request: ReviewRequest, resolved: ResolvedRule, group: ReviewerGroup): IssueSummary | undefined {
+  const tier = group.tiers[0]!;
+  const eligible = eligibleMembers(tier.members, { request, history: [] });
+  const needed = quorumFor(resolved.rule, request.kind)?.approvals ?? 1;
+  if (eligible.length >= needed) return undefined;
+  const who = request.requestedBy ? ` other than ${request.requestedBy}, for whom the agent acts,` : '';
+  return {
+    path: 'requestedBy',
+    message: `${needed === 1 ? 'nobody' : `only ${eligible.length}`} in tier 1 (${tier.name})${who} can decide it${needed > 1 ? `, and policy rule ${resolved.rule.name} needs ${needed} approvals` : ''}`,
+  };
 }
 
 /** Parse and check a raw ReviewRequest; every problem is reported at once, each with its path. */
 export function admitRequest(raw: unknown, config: DeploymentConfig): Admission {
   const request = parseReviewRequest(raw, config.limits);
+  const resolved = resolveRule(config, request);
   const issues: IssueSummary[] = [];
-  const group = config.reviewerGroups[request.reviewerGroup];
-  if (!group) {
-    const known = Object.keys(config.reviewerGroups).join(', ');
-    issues.push({ path: 'reviewerGroup', message: `no reviewer group "${request.reviewerGroup}" is configured; configured groups: ${known}` });
+  const groupName = resolved.rule.reviewerGroup ?? request.reviewerGroup;
+  const group = groupName === undefined ? undefined : config.reviewerGroups[groupName];
+  const known = Object.keys(config.reviewerGroups).join(', ');
+  if (groupName === undefined) {
+    issues.push({ path: 'reviewerGroup', message: `name a reviewer group: policy rule ${resolved.rule.name} names none; configured groups: ${known}` });
+  } else if (!group) {
+    issues.push({ path: 'reviewerGroup', message: `no reviewer group "${groupName}" is configured; configured groups: ${known}` });
   }
-  const ttlSeconds = request.ttlSeconds ?? group?.defaultTtlSeconds ?? 0;
-  if (group && ttlSeconds > group.maxTtlSeconds) {
-    issues.push({ path: 'ttlSeconds', message: `${ttlSeconds} exceeds the group's maximum of ${group.maxTtlSeconds} seconds` });
+  let ttlSeconds = request.ttlSeconds ?? 0;
+  if (group) {
+    const box = timeBoxOf(resolved, group);
+    ttlSeconds = request.ttlSeconds ?? box.default;
+    const bound = resolved.rule.ttl.max !== undefined && resolved.rule.ttl.max < group.maxTtlSeconds ? `policy rule ${resolved.rule.name}'s` : "the group's";
+    if (ttlSeconds > box.max) issues.push({ path: 'ttlSeconds', message: `${ttlSeconds} exceeds ${bound} maximum of ${box.max} seconds` });
+    if (ttlSeconds < box.min) issues.push({ path: 'ttlSeconds', message: `${ttlSeconds} is below policy rule ${resolved.rule.name}'s minimum of ${box.min} seconds` });
   }
-  if (request.fallback === 'approve' && !config.lowRiskClasses.includes(request.risk.class)) {
-    const low = config.lowRiskClasses.length ? config.lowRiskClasses.join(', ') : 'none are configured';
-    issues.push({ path: 'fallback', message: `fallback "approve" is only allowed for low risk classes (${low}), not "${request.risk.class}"` });
-  }
-  if (request.fallback === 'hold' && group && !group.businessHours) {
-    issues.push({ path: 'fallback', message: `fallback "hold" needs business hours, and group "${request.reviewerGroup}" has none` });
-  }
-  if (issues.length > 0 || !group) {
+  const fallback = fallbackIssue(request, resolved, group, groupName ?? '');
+  if (fallback) issues.push(fallback);
+  const duty = group ? dutyIssue(request, resolved, group) : undefined;
+  if (duty) issues.push(duty);
+  if (issues.length > 0 || !group || groupName === undefined) {
     throw new InvalidRequestError(`Invalid ReviewRequest: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
   }
-  return { request: { ...request, ttlSeconds }, group, sent: request, requestHash: requestHash(request) };
+  return { request: { ...request, ttlSeconds, reviewerGroup: groupName }, group, sent: request, requestHash: requestHash(request), resolved };
 }
 
 /** JSON with object keys sorted at every level: one spelling for one value. */

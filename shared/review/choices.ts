@@ -21,6 +21,15 @@ export const CHOICES: Record<Kind, readonly Choice[]> = {
   correction: ['correct', 'deny'],
 };
 
+/**
+ * The choices a request offers. Under a quorum every approval is of the request as proposed, so "modify"
+ * is not offered: approvers could otherwise each approve something else.
+ */
+export function choicesFor(row: Pick<StoredRequest, 'kind' | 'policy'>): readonly Choice[] {
+  const all = CHOICES[row.kind];
+  return row.policy?.quorum ? all.filter((c) => c !== 'modify') : all;
+}
+
 export type FormAction =
   | { action: 'escalate'; comment?: string }
   | { action: 'decide'; decision: Decision; event: FinalEvent };
@@ -102,8 +111,10 @@ export function parseEditedArgs(actionName: string, proposed: Record<string, Jso
 /** Turn a parsed form into what should happen to `row`, decided by `approver` at `now`. */
 export function interpretForm(row: StoredRequest, form: ResponseForm, approver: string, now: Date): FormAction {
   const request = row.request;
-  if (!CHOICES[request.kind].includes(form.choice)) {
-    throw invalid([{ path: 'choice', message: `"${form.choice}" is not a choice for ${request.kind} requests; use one of ${CHOICES[request.kind].join(', ')}` }]);
+  const choices = choicesFor(row);
+  if (!choices.includes(form.choice)) {
+    const quorum = row.policy?.quorum && CHOICES[request.kind].includes(form.choice) ? ` that need ${row.policy.quorum.approvals} approvals of the request as proposed` : '';
+    throw invalid([{ path: 'choice', message: `"${form.choice}" is not a choice for ${request.kind} requests${quorum}; use one of ${choices.join(', ')}` }]);
   }
   const comment = form.comment;
   const proposed = request.kind === 'approval' ? { proposedArgs: request.action.args } : {};

@@ -97,9 +97,12 @@ export function proposalOf(request: ReviewRequest): Proposal {
   }
 }
 
-/** A policy (auto-approval, auto-answer, a fallback, the backstop) rather than a person decided. */
+/**
+ * A policy (auto-approval, auto-answer, a fallback, the backstop, sampling) rather than a person decided.
+ * Every Decision names the rule that applied; only a policy's decision carries a policy name.
+ */
 export function isPolicyDecision(decision: Pick<Decision, 'policy'>): boolean {
-  return decision.policy !== undefined;
+  return decision.policy?.name !== undefined;
 }
 
 /** A reviewer decided: no policy, and not a cancellation (nobody reviewed a cancelled request). */

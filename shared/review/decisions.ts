@@ -1,10 +1,20 @@
 /** Building Decision documents, the state machine's output, from a stored request. */
+import { votesOf } from '../policies/quorum.ts';
 import type { Decision } from '../schemas/decision.ts';
 import type { StoredRequest } from '../store/model.ts';
 
 export type DecisionFields = Omit<Decision, 'requestId' | 'kind' | 'tier' | 'requestedAt' | 'decidedAt' | 'latencyMs'>;
 
-export function buildDecision(row: Pick<StoredRequest, 'requestId' | 'kind' | 'tier' | 'createdAt'>, at: Date, fields: DecisionFields): Decision {
+type DecisionRow = Pick<StoredRequest, 'requestId' | 'kind' | 'tier' | 'createdAt'> & Partial<Pick<StoredRequest, 'policy' | 'votes'>>;
+
+/**
+ * Every Decision names the policy rule that applied and why (a policy's own why when one decided, else why
+ * the request went to a person), and carries the votes cast on it, whoever decided.
+ */
+export function buildDecision(row: DecisionRow, at: Date, fields: DecisionFields): Decision {
+  const rule = row.policy ? { rule: row.policy.rule, why: row.policy.why } : undefined;
+  const policy = rule || fields.policy ? { ...rule, ...fields.policy } as Decision['policy'] : undefined;
+  const votes = votesOf(row);
   return {
     requestId: row.requestId,
     kind: row.kind,
@@ -12,7 +22,9 @@ export function buildDecision(row: Pick<StoredRequest, 'requestId' | 'kind' | 't
     requestedAt: row.createdAt,
     decidedAt: at.toISOString(),
     latencyMs: Math.max(0, at.getTime() - Date.parse(row.createdAt)),
+    ...(votes.length ? { votes } : {}),
     ...fields,
+    ...(policy ? { policy } : {}),
   };
 }
 

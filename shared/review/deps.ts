@@ -8,7 +8,7 @@ import type { SESClient } from '@aws-sdk/client-ses';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { createClients, createLogger, createMetrics, type AwsClients, type Log } from '../clients.ts';
 import { ENV, optionalEnv, requireEnv } from '../env.ts';
-import { ConfigError } from '../errors.ts';
+import { decodeConfigEnv } from '../config-env.ts';
 import { parseDeploymentConfig, type DeploymentConfig } from '../schemas/config.ts';
 import type { ScheduleSettings } from '../schedules.ts';
 import type { KeyRing } from '../signing.ts';
@@ -42,14 +42,8 @@ export interface ReviewDeps extends StoreDeps {
   keyRing: (options?: KeyRingLoadOptions) => Promise<KeyRing>;
 }
 
-function configFromJson(text: string): DeploymentConfig {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new ConfigError(`${ENV.config} is not JSON: ${(err as Error).message}`, { cause: err });
-  }
-  return parseDeploymentConfig(raw, ENV.config);
+function configFromEnv(text: string): DeploymentConfig {
+  return parseDeploymentConfig(decodeConfigEnv(text, ENV.config), ENV.config);
 }
 
 /** Config and tables from the environment; fails loudly at cold start when something is missing. */
@@ -57,7 +51,7 @@ export function storeDepsFromEnv(fn: string, env: NodeJS.ProcessEnv, clients: Aw
   const requests = new RequestStore(clients.doc, requireEnv(ENV.requestsTable, env));
   const decisionLog = new DecisionLog(clients.doc, requireEnv(ENV.decisionsTable, env));
   return {
-    config: configFromJson(requireEnv(ENV.config, env)),
+    config: configFromEnv(requireEnv(ENV.config, env)),
     requests,
     decisionLog,
     ledger: new Ledger(requests, decisionLog),

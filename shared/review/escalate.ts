@@ -33,7 +33,8 @@ export async function escalateToNextTier(
     expectedRound: args.expectedRound,
     tier: row.tier + 1,
     expiresAt: expiresAt.toISOString(),
-    history: { tier: row.tier + 1, tierName: next.name, at: now.toISOString(), why: args.why },
+    // A person who escalates is kept: they may not decide a later round (separation of duties).
+    history: { tier: row.tier + 1, tierName: next.name, at: now.toISOString(), why: args.why, ...(args.actor.startsWith('policy:') ? {} : { by: args.actor }) },
   });
   if (!updated) {
     const current = await deps.requests.get(requestId);

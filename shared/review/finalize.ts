@@ -84,7 +84,8 @@ export function finalEventOf(row: Pick<StoredRequest, 'status'>, decision: Decis
   return decision.outcome === 'corrected' ? 'corrected' : 'decided';
 }
 
-function finalLogEvent(deps: StoreDeps, row: StoredRequest, decision: Decision, event: FinalEvent, actor: string, details?: Record<string, unknown>): FinalLogEvent {
+/** The final log event of a row's Decision, with the index keys analysts query by. */
+export function finalLogEvent(deps: StoreDeps, row: StoredRequest, decision: Decision, event: FinalEvent, actor: string, details?: Record<string, unknown>): FinalLogEvent {
   return {
     requestId: row.requestId,
     event,
@@ -174,9 +175,24 @@ export async function finalizeDecision(deps: ReviewDeps, seen: StoredRequest, ar
     if (!current) throw new RequestNotFoundError(requestId);
     return { won: false, current };
   }
-  recordLatency(deps, row, args.decision);
-  logHitlDecision(deps.log, buildHitlDecision(row, args.decision, extras));
-  deps.log.info('Request finalized', { requestId, status: args.status, outcome: args.decision.outcome, tier: args.decision.tier });
+  return afterFinal(deps, row, args.decision, extras);
+}
+
+/**
+ * What follows the write that ended a request (a decision, a fallback, a cancel, the vote that settled a
+ * quorum): the latency metric and the hitl_decision record, the decision event, SendTaskSuccess to every
+ * waiting execution, the round's schedule removed.
+ */
+export async function afterFinal(
+  deps: ReviewDeps,
+  row: StoredRequest,
+  decision: Decision,
+  extras: DecisionExtras = { outOfHours: isOutOfHours(deps.config.reviewerGroups[row.reviewerGroup], row.createdAt) },
+): Promise<Extract<FinalizeResult, { won: true }>> {
+  const requestId = row.requestId;
+  recordLatency(deps, row, decision);
+  logHitlDecision(deps.log, buildHitlDecision(row, decision, extras));
+  deps.log.info('Request finalized', { requestId, status: row.status, outcome: decision.outcome, tier: decision.tier });
 
   const published = await publishDecisionEvent(deps, row);
   const resume = row.taskToken ? await sendResume(deps, row, row.taskToken, !published) : 'not-needed';

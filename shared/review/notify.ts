@@ -1,5 +1,6 @@
 /** Emailing the reviewers of a request's current tier, each with a personal signed link. */
 import { backstopSeconds } from '../policies/backstop.ts';
+import { eligibleMembers } from '../policies/duties.ts';
 import { EmailDeliveryError, sendReviewEmails, type SentReviewEmail } from '../notify.ts';
 import type { DeploymentConfig, ReviewerGroup } from '../schemas/config.ts';
 import { reviewUrl } from '../signing.ts';
@@ -17,8 +18,9 @@ export function linkExpiresAt(row: Pick<StoredRequest, 'createdAt'>, config: Dep
   return Math.floor(Date.parse(row.createdAt) / 1000) + backstopSeconds(config);
 }
 
+/** The tier's members who may decide: not the person the agent acts for, nor whoever escalated it. */
 function recipientsOf(row: StoredRequest, group: ReviewerGroup): string[] {
-  return group.tiers[row.tier - 1]?.members ?? [];
+  return eligibleMembers(group.tiers[row.tier - 1]?.members ?? [], row);
 }
 
 /** The key of one recipient's review email of one round in the row's `deliveries`. */

@@ -8,8 +8,10 @@ import { EmailDeliveryError } from '../notify.ts';
 import { createRoundSchedule, deleteRoundSchedule } from '../schedules.ts';
 import type { ReviewerGroup } from '../schemas/config.ts';
 import type { StoredRequest } from '../store/model.ts';
+import { planRoute } from '../policies/routing.ts';
+import type { ResolvedRule } from '../policies/rules.ts';
 import type { AdmittedRequest } from './admission.ts';
-import { actionTypeOf } from './admission.ts';
+import { actionTypeOf, requestPolicy } from './admission.ts';
 import { describeError } from './decisions.ts';
 import type { ReviewDeps } from './deps.ts';
 import { notifyCurrentTier, purgeAt } from './notify.ts';
@@ -25,6 +27,8 @@ export interface OpenReviewInput {
   executionArn: string;
   /** See admission.ts requestHash. */
   requestHash: string;
+  /** The policy rule that applies (admission.ts). */
+  resolved: ResolvedRule;
 }
 
 export type OpenReviewResult = {
@@ -37,7 +41,13 @@ export type OpenReviewResult = {
   status: 'notified' | 'already-notified' | 'resumed' | 'waiting';
 };
 
-export function newPendingRow(input: OpenReviewInput, now: Date, retention: { purgeAt?: number }): StoredRequest {
+/** Why a person sees the request: the route's reason, recomputed here (it is pure) rather than carried. */
+function reviewPolicy(input: OpenReviewInput, config: ReviewDeps['config']): StoredRequest['policy'] {
+  const plan = planRoute(input.request, input.requestId, config, input.resolved);
+  return requestPolicy(input.resolved, input.request.kind, plan.route === 'review' ? plan.why : 'sent to a person when it was routed');
+}
+
+export function newPendingRow(input: OpenReviewInput, now: Date, retention: { purgeAt?: number }, policy?: StoredRequest['policy']): StoredRequest {
   const { request, group } = input;
   const createdAt = now.toISOString();
   return {
@@ -61,6 +71,7 @@ export function newPendingRow(input: OpenReviewInput, now: Date, retention: { pu
     deliveries: {},
     pendingGroup: request.reviewerGroup,
     history: [{ tier: 1, tierName: group.tiers[0]?.name ?? 'tier 1', at: createdAt, why: 'requested' }],
+    ...(policy ? { policy } : {}),
     ...retention,
   };
 }
@@ -91,7 +102,7 @@ async function resumeWithStoredDecision(deps: ReviewDeps, row: StoredRequest, in
 
 export async function openReview(deps: ReviewDeps, input: OpenReviewInput): Promise<OpenReviewResult> {
   const now = deps.now();
-  const fresh = newPendingRow(input, now, purgeAt(deps.config, now));
+  const fresh = newPendingRow(input, now, purgeAt(deps.config, now), reviewPolicy(input, deps.config));
   let row = fresh;
 
   const created = {
@@ -100,7 +111,7 @@ export async function openReview(deps: ReviewDeps, input: OpenReviewInput): Prom
     at: fresh.createdAt,
     actor: `agent:${fresh.agent}`,
     tier: 1,
-    details: { kind: fresh.kind, actionType: fresh.actionType, reviewerGroup: fresh.reviewerGroup, ttlSeconds: fresh.ttlSeconds, fallback: fresh.fallback },
+    details: { kind: fresh.kind, actionType: fresh.actionType, reviewerGroup: fresh.reviewerGroup, ttlSeconds: fresh.ttlSeconds, fallback: fresh.fallback, rule: input.resolved.rule.name },
     ...purgeAt(deps.config, now),
   };
   if (await deps.ledger.create(fresh, created)) {

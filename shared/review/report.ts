@@ -263,7 +263,7 @@ export function formatDuration(ms: number): string {
 
 function gateUnnecessary(s: GroupStats, t: Thresholds): string | undefined {
   if (s.gated < t.gateMinDecisions || s.approvalRate === null || s.approvalRate <= t.gateApprovalRate) return undefined;
-  return `approved ${pct(s.approvalRate)} of ${s.gated} reviews: the gate is probably unnecessary; consider auto-approval (routing.autoApproveMinConfidence) with an audit sample`;
+  return `approved ${pct(s.approvalRate)} of ${s.gated} reviews: the gate is probably unnecessary; hitl suggest proposes a rule (auto-approval or a review sample, where a policy may) and hitl whatif checks it`;
 }
 
 function tooAggressive(s: GroupStats, t: Thresholds): string | undefined {
@@ -330,7 +330,7 @@ export function rowOf(record: DecisionRecord): DecisionRow {
   return decisionRow({
     event: { requestId: d.requestId, eventKey: `${d.decidedAt}#final`, event: record.event, at: d.decidedAt, actor: d.decidedBy, tier: d.tier, agent: record.agent, actionType: record.actionType, decision: d },
     ...(record.request
-      ? { request: { requestId: d.requestId, reviewerGroup: record.request.reviewerGroup, request: record.request, ttlSeconds: record.ttlSeconds ?? record.request.ttlSeconds ?? 0, fallback: record.request.fallback } }
+      ? { request: { requestId: d.requestId, reviewerGroup: record.request.reviewerGroup ?? '', request: record.request, ttlSeconds: record.ttlSeconds ?? record.request.ttlSeconds ?? 0, fallback: record.request.fallback } }
       : {}),
   });
 }
@@ -491,7 +491,7 @@ function requestFacts(found: RequestFields | undefined): RequestFacts | undefine
   return {
     requestId: found.requestId,
     request: found.request,
-    reviewerGroup: found.reviewerGroup ?? found.request.reviewerGroup,
+    reviewerGroup: found.reviewerGroup ?? found.request.reviewerGroup ?? '',
     ttlSeconds: found.ttlSeconds,
     fallback: found.fallback ?? found.request.fallback,
     ...(found.round !== undefined ? { round: found.round } : {}),

@@ -5,17 +5,20 @@
 import { InvalidRequestError, LinkError } from '../errors.ts';
 import { renderErrorPage, renderReviewPage, renderStatusPage } from '../render/index.ts';
 import type { ReviewerGroup } from '../schemas/config.ts';
-import type { Outcome } from '../schemas/decision.ts';
+import type { Decision, Outcome } from '../schemas/decision.ts';
 import { parseResponseForm, type ResponseForm } from '../schemas/response-form.ts';
 import { verifyLink, type VerifiedLink } from '../signing.ts';
 import type { StoredRequest } from '../store/model.ts';
-import { CHOICES, interpretForm, type FormAction } from './choices.ts';
+import { dutyConflict } from '../policies/duties.ts';
+import { describeTally } from '../policies/quorum.ts';
+import { choicesFor, interpretForm, type FormAction } from './choices.ts';
 import { visibleRow } from './decisions.ts';
 import type { ReviewDeps } from './deps.ts';
 import { escalateToNextTier } from './escalate.ts';
 import { timeOnCardMs } from './decision-record.ts';
-import { finalizeDecision, resumeIfNeeded } from './finalize.ts';
+import { finalizeDecision, resumeIfNeeded, type ResumeOutcome } from './finalize.ts';
 import { isTierMember, tierOf, tierOfApprover } from './groups.ts';
+import { castVote, myVote, roundTally } from './votes.ts';
 
 export interface Page {
   status: number;
@@ -130,11 +133,24 @@ function timeBoxOver(row: StoredRequest, now: Date): boolean {
 const TIME_BOX_OVER = 'The time to decide has run out; the request\'s fallback policy applies. Nothing was changed.';
 
 function canDecide(ctx: Context, now: Date): boolean {
-  return ctx.row.status === 'PENDING' && !timeBoxOver(ctx.row, now) && isTierMember(ctx.group, ctx.row.tier, ctx.link.approver);
+  return ctx.row.status === 'PENDING' && !timeBoxOver(ctx.row, now) && isTierMember(ctx.group, ctx.row.tier, ctx.link.approver) && !myVote(ctx.row, ctx.link.approver);
+}
+
+/** Separation of duties, as a page: the person the agent acts for, or whoever escalated, may not decide. */
+function dutyPage(deps: ReviewDeps, ctx: Context): Page | undefined {
+  const conflict = dutyConflict(ctx.row, ctx.link.approver);
+  return conflict && ctx.row.status === 'PENDING' ? statusPage(deps, ctx, 403, conflict.message) : undefined;
+}
+
+function votedNotice(deps: ReviewDeps, ctx: Context): string | undefined {
+  const mine = myVote(ctx.row, ctx.link.approver);
+  const t = roundTally(deps, ctx.row);
+  if (!mine || !t) return undefined;
+  return `You ${mine.vote === 'approve' ? 'approved' : 'denied'} this request; ${describeTally(t)}. Your vote counts once.`;
 }
 
 function reviewPage(deps: ReviewDeps, ctx: Context, requestId: string, query: LinkQuery, status = 200, notice?: string): Page {
-  const canEscalate = CHOICES[ctx.row.kind].includes('escalate') && tierOf(ctx.group, ctx.row.tier + 1) !== undefined;
+  const canEscalate = choicesFor(ctx.row).includes('escalate') && tierOf(ctx.group, ctx.row.tier + 1) !== undefined;
   const html = renderReviewPage({
     request: visibleRow(ctx.row),
     group: ctx.group,
@@ -152,7 +168,11 @@ export async function viewReview(deps: ReviewDeps, requestId: string, query: Lin
   const ctx = await load(deps, requestId, query);
   if ('status' in ctx) return ctx;
   if (ctx.link.expired) return statusPage(deps, ctx, 200, 'This link has expired; it can no longer be used to decide.');
+  const duty = dutyPage(deps, ctx);
+  if (duty) return duty;
   if (canDecide(ctx, deps.now())) return reviewPage(deps, ctx, requestId, query);
+  const voted = ctx.row.status === 'PENDING' ? votedNotice(deps, ctx) : undefined;
+  if (voted) return statusPage(deps, ctx, 200, voted);
   if (timeBoxOver(ctx.row, deps.now())) return statusPage(deps, ctx, 200, TIME_BOX_OVER);
   return statusPage(deps, ctx, 200, ctx.row.status === 'PENDING' ? notYoursNotice(ctx) : undefined);
 }
@@ -169,6 +189,8 @@ export async function submitReview(deps: ReviewDeps, input: Submission): Promise
   if (ctx.row.status !== 'PENDING') return replay(deps, ctx);
   if (timeBoxOver(ctx.row, deps.now())) return statusPage(deps, ctx, 410, TIME_BOX_OVER);
   if (!isTierMember(ctx.group, ctx.row.tier, ctx.link.approver)) return statusPage(deps, ctx, 403, notYoursNotice(ctx));
+  const duty = dutyPage(deps, ctx);
+  if (duty) return duty;
 
   let form: ResponseForm;
   let action: FormAction;
@@ -192,6 +214,8 @@ export async function submitReview(deps: ReviewDeps, input: Submission): Promise
     return replay(deps, { ...ctx, row: result.current });
   }
 
+  if (ctx.row.policy?.quorum) return vote(deps, ctx, form.round, action.decision);
+
   const result = await finalizeDecision(deps, ctx.row, {
     expectedRound: form.round,
     status: 'DECIDED',
@@ -201,14 +225,35 @@ export async function submitReview(deps: ReviewDeps, input: Submission): Promise
     extras: { channel: 'email', timeOnCardMs: timeOnCardMs((form as { opened?: string }).opened, ctx.row, action.decision.decidedAt) },
   });
   if (!result.won) return replay(deps, { ...ctx, row: result.current });
-  const decided = { ...ctx, row: result.row };
-  if (result.resume === 'failed') {
+  return decidedPage(deps, { ...ctx, row: result.row }, result.resume, action.decision.outcome);
+}
+
+/** An approve or deny under a quorum: a vote, which decides the request only if it settles the quorum. */
+async function vote(deps: ReviewDeps, ctx: Context, round: number, decision: Decision): Promise<Page> {
+  const result = await castVote(deps, ctx.row, { approver: ctx.link.approver, expectedRound: round, decision });
+  switch (result.result) {
+    case 'moved-on':
+      return replay(deps, { ...ctx, row: result.current });
+    case 'already-voted':
+      return statusPage(deps, { ...ctx, row: result.row }, 409, votedNotice(deps, { ...ctx, row: result.row }));
+    case 'voted': {
+      const cast = decision.outcome === 'denied' ? 'Your denial is recorded' : 'Your approval is recorded';
+      const next = `the agent is told once ${result.tally.needed} have approved${ctx.row.policy?.quorum?.denyVetoes ? ' or anyone denies' : ''}`;
+      return statusPage(deps, { ...ctx, row: result.row }, 200, `${cast}: ${describeTally(result.tally)}; ${next}.`);
+    }
+    case 'decided':
+      return decidedPage(deps, { ...ctx, row: result.done.row }, result.done.resume, result.done.row.decision!.outcome);
+  }
+}
+
+function decidedPage(deps: ReviewDeps, decided: Context, resume: ResumeOutcome, outcome: Outcome): Page {
+  if (resume === 'failed') {
     return statusPage(deps, decided, 503, 'Your decision is recorded, but the agent could not be told yet. Send it again in a minute to retry; it will not be recorded twice.');
   }
-  if (result.resume === 'execution-ended') {
+  if (resume === 'execution-ended') {
     return statusPage(deps, decided, 200, 'Your decision is recorded, but the agent is no longer waiting for it (its execution had ended), so it was not told.');
   }
-  return statusPage(deps, decided, 200, DONE[action.decision.outcome]);
+  return statusPage(deps, decided, 200, DONE[outcome]);
 }
 
 /** A POST for a request that is no longer open: say who decided what; retry a stuck resume, never decide again. */

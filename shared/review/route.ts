@@ -6,7 +6,7 @@ import { planRoute } from '../policies/routing.ts';
 import type { RouteEvent, RouteResult } from '../schemas/events.ts';
 import type { StoredRequest } from '../store/model.ts';
 import { decisionIndexKeys } from '../store/decision-log.ts';
-import { actionTypeOf, admitRequest, deriveRequestId } from './admission.ts';
+import { actionTypeOf, admitRequest, deriveRequestId, requestPolicy } from './admission.ts';
 import { assertSameContent, logReplay } from './replay.ts';
 import { buildHitlDecision, isOutOfHours, logHitlDecision } from './decision-record.ts';
 import { buildDecision } from './decisions.ts';
@@ -15,7 +15,7 @@ import { publishDecisionEvent } from './decision-event.ts';
 import { purgeAt } from './notify.ts';
 
 export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Promise<RouteResult> {
-  const { request, group, sent, requestHash } = admitRequest(event.input, deps.config);
+  const { request, group, sent, requestHash, resolved } = admitRequest(event.input, deps.config);
   const requestId = deriveRequestId(request, event.executionArn);
 
   // Same agent, key and content as a finished request: the same decision, no second review.
@@ -29,16 +29,16 @@ export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Pr
       return { route: 'decided', requestId, decision: existing.decision };
     }
   }
-  const plan = planRoute(request, requestId, deps.config);
+  const plan = planRoute(request, requestId, deps.config, resolved);
   if (existing || plan.route === 'review') {
-    deps.log.info('Routed to review', { requestId, kind: request.kind, reviewerGroup: request.reviewerGroup, why: existing ? 'already pending' : plan.why });
+    deps.log.info('Routed to review', { requestId, kind: request.kind, reviewerGroup: request.reviewerGroup, rule: resolved.rule.name, why: existing ? 'already pending' : plan.why });
     return { route: 'review', requestId, request: sent };
   }
 
   const now = deps.now();
   const createdAt = now.toISOString();
   const actor = `policy:${plan.policy}`;
-  const base = { requestId, kind: request.kind, tier: 1, createdAt };
+  const base = { requestId, kind: request.kind, tier: 1, createdAt, policy: requestPolicy(resolved, request.kind, plan.why) };
   const decision = buildDecision(base, now, {
     outcome: plan.outcome,
     decidedBy: actor,
@@ -69,7 +69,7 @@ export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Pr
     ...retention,
   };
   const common = { requestId, at: createdAt, actor, tier: 1, ...retention };
-  const created = { ...common, actor: `agent:${request.agent}`, event: 'created' as const, details: { kind: row.kind, actionType: row.actionType, reviewerGroup: row.reviewerGroup } };
+  const created = { ...common, actor: `agent:${request.agent}`, event: 'created' as const, details: { kind: row.kind, actionType: row.actionType, reviewerGroup: row.reviewerGroup, rule: resolved.rule.name } };
   const final = { ...common, event: 'decided' as const, details: { round: 1, why: plan.why }, decision, ...decisionIndexKeys(row, createdAt) };
   if (!(await deps.ledger.create(row, created, final))) {
     // A concurrent execution with the same key got there first; follow it.
@@ -82,7 +82,7 @@ export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Pr
     return { route: 'review', requestId, request: sent };
   }
   logHitlDecision(deps.log, buildHitlDecision(row, decision, { outOfHours: isOutOfHours(group, createdAt) }));
-  deps.log.info('Decided by policy', { requestId, policy: plan.policy, outcome: plan.outcome });
+  deps.log.info('Decided by policy', { requestId, policy: plan.policy, rule: resolved.rule.name, outcome: plan.outcome });
   if (deps.decisionEvents && (await publishDecisionEvent(deps, row))) await deps.requests.leaveQueueIndex(requestId).catch(() => undefined);
   return { route: 'decided', requestId, decision };
 }

@@ -1,13 +1,17 @@
 /**
- * Deployment configuration: who reviews, in which tiers, when they work, how long requests may wait.
- * One schema, used by `cdk synth` (fails with the bad field's path) and by every function at cold start.
+ * Deployment configuration: who reviews, in which tiers, when they work, how long requests may wait, and
+ * the policy that says what needs a person. One schema, used by `cdk synth` and `npm start` (both fail
+ * with the bad field's path) and by every function at cold start.
  */
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { formatIssues } from './issues.ts';
+import { MAX_REQUEST_BYTES } from './limits.ts';
+import { Policy } from './policy.ts';
+import { policyIssues, tierIssues } from './policy-checks.ts';
+import { GroupName } from './review-request.ts';
 
-/** The cap on `limits.maxRequestBytes`. */
-export const MAX_REQUEST_BYTES = 65536;
+export { GroupName, MAX_REQUEST_BYTES };
 
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'use 24-hour HH:MM, e.g. "09:00"');
 
@@ -56,17 +60,18 @@ export const ReviewerGroup = z
   });
 export type ReviewerGroup = z.infer<typeof ReviewerGroup>;
 
-export const GroupName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'use lowercase letters, digits and dashes');
-
 export const DeploymentConfig = z
   .object({
     /** Dev deployments destroy tables on stack deletion and skip deletion protection. */
     dev: z.boolean().default(false),
     /** Verified SES identity the review emails come from. */
     sender: z.email('sender must be an email address (a verified SES identity)'),
-    /** Risk classes low enough for the `approve` fallback and for auto-approval. */
+    /** Risk classes low enough for the `approve` fallback and for auto-approval (reversible actions only). */
     lowRiskClasses: z.array(z.string().min(1)).default([]),
     reviewerGroups: z.record(GroupName, ReviewerGroup).refine((g) => Object.keys(g).length > 0, 'configure at least one reviewer group'),
+    /** What needs a person and who decides. Without it, `routing` and the agent's own risk claim apply as an implicit policy. */
+    policy: Policy.optional(),
+    /** Configs without a policy: the implicit default rule's auto-decisions. */
     routing: z
       .object({
         /** Approvals of a low-risk, reversible action at or above this confidence are auto-approved. Omit to always ask. */
@@ -76,7 +81,7 @@ export const DeploymentConfig = z
         /** Fraction of otherwise auto-decided requests still sent to a person (audit sample). */
         sampleRate: z.number().min(0).max(1).default(0),
       })
-      .default({ disambiguateBelowConfidence: 0.7, sampleRate: 0 }),
+      .optional(),
     alarms: z
       .object({
         oldestPendingAgeSeconds: z.number().int().min(60).default(3600),
@@ -114,7 +119,10 @@ export const DeploymentConfig = z
     /** Extra time the Step Functions backstop allows beyond every tier's maximum TTL and a hold. */
     backstopGraceSeconds: z.number().int().min(60).default(3600),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    for (const issue of [...tierIssues(config), ...policyIssues(config)]) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+  });
 export type DeploymentConfig = z.infer<typeof DeploymentConfig>;
 export type DeploymentConfigInput = z.input<typeof DeploymentConfig>;
 

@@ -21,6 +21,8 @@ export type Outcome = z.infer<typeof Outcome>;
 export const PolicyName = z.enum([
   'auto-approve', // low risk, reversible, confident, not sampled
   'auto-answer', // disambiguation confident enough not to ask
+  'not-sampled', // verification: the draft was not picked for the rule's review sample
+  'below-risk-threshold', // verification: the draft met none of the rule's risk conditions
   'fallback-deny',
   'fallback-approve',
   'fallback-escalate', // recorded on the log; the final Decision comes from the next tier
@@ -29,14 +31,33 @@ export const PolicyName = z.enum([
 ]);
 export type PolicyName = z.infer<typeof PolicyName>;
 
+export const Vote = z.object({
+  /** The reviewer's email. */
+  by: z.string(),
+  vote: z.enum(['approve', 'deny']),
+  at: z.iso.datetime(),
+  tier: z.number().int().min(1),
+  round: z.number().int().min(1),
+  reason: z.string().optional(),
+  comment: z.string().optional(),
+});
+export type Vote = z.infer<typeof Vote>;
+
 export const Decision = z.object({
   requestId: z.string(),
   kind: Kind,
   outcome: Outcome,
-  /** The reviewer's email, or `policy:<name>` when no person decided. */
+  /** The reviewer's email (under a quorum, the deciding vote's), or `policy:<name>` when no person decided. */
   decidedBy: z.string(),
-  /** Set when a policy rather than a person decided, with why. */
-  policy: z.object({ name: PolicyName, why: z.string() }).optional(),
+  /**
+   * The deployment policy behind the decision. `rule`: the policy rule that applied; `why`: why a policy
+   * decided, or why the request went to a person. `name` is set only when a policy rather than a person decided.
+   */
+  policy: z.object({ name: PolicyName.optional(), rule: z.string().optional(), why: z.string() }).optional(),
+  /** Under a quorum: everyone whose approval counted, in the order they approved. */
+  approvers: z.array(z.string()).optional(),
+  /** Under a quorum: every vote cast on the request, in order, including those of earlier tiers and of a request that expired. */
+  votes: z.array(Vote).optional(),
   /** Required with a human denial; the agent should read it before trying again. */
   reason: z.string().optional(),
   comment: z.string().optional(),

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { JsonValue } from './json.ts';
 import { InvalidRequestError } from '../errors.ts';
-import { MAX_REQUEST_BYTES } from './config.ts';
+import { MAX_REQUEST_BYTES } from './limits.ts';
 import { parseWith } from './parse.ts';
 
 export const KINDS = ['approval', 'disambiguation', 'verification', 'escalation', 'correction'] as const;
@@ -17,9 +17,15 @@ export type FallbackPolicy = z.infer<typeof FallbackPolicy>;
 
 const Text = (max: number) => z.string().trim().min(1).max(max);
 
+/** A risk class such as "financial", "data-deletion", "read-only"; the deployment's policy ranks them. */
+export const RiskClass = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'use lowercase letters, digits and dashes, e.g. "financial"');
+
+/** A reviewer group's name in the deployment config. */
+export const GroupName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'use lowercase letters, digits and dashes');
+
+/** The agent's own claim. The deployment's policy may raise it, and the claim may raise the policy's, never lower it. */
 export const Risk = z.object({
-  /** Free-form class such as "financial", "data-deletion", "read-only"; the deployment marks which are low. */
-  class: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'use lowercase letters, digits and dashes, e.g. "financial"'),
+  class: RiskClass,
   reversible: z.boolean(),
 });
 
@@ -37,8 +43,13 @@ const common = {
   risk: Risk,
   /** The agent's confidence in its proposal, 0 to 1. Drives auto-approval and disambiguation routing. */
   confidence: z.number().min(0).max(1).optional(),
-  /** Name of a reviewer group from the deployment config. Agents name a group, never an address. */
-  reviewerGroup: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'name a reviewer group from the deployment config'),
+  /**
+   * Name of a reviewer group from the deployment config. Agents name a group, never an address; a policy
+   * rule that names a group overrides it.
+   */
+  reviewerGroup: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'name a reviewer group from the deployment config').optional(),
+  /** The person the agent acts for. They can never decide the request themselves. */
+  requestedBy: z.email('requestedBy must be an email address').max(254).optional(),
   /** Time box in seconds; defaults to the group's defaultTtlSeconds and may not exceed its maxTtlSeconds. */
   ttlSeconds: z.number().int().min(60).max(7 * 86400).optional(),
   /** What happens if nobody decides in time. */
@@ -82,6 +93,8 @@ export const Draft = z.object({
   title: Text(300).optional(),
   body: Text(20000),
   audience: Text(300).optional(),
+  /** Who receives it, when it is addressed to people; risk-based verification checks them against allowed domains. */
+  recipients: z.array(z.email('recipients must be email addresses').max(254)).max(100).optional(),
 });
 export type Draft = z.infer<typeof Draft>;
 

@@ -3,6 +3,7 @@
  * a request is created with its `created` event and ends with its final event, never one without the other.
  */
 import type { NewLogEvent, DecisionLog } from './decision-log.ts';
+import type { Vote } from '../schemas/decision.ts';
 import type { LogEvent, StoredRequest } from './model.ts';
 import type { FinishArgs, RequestStore } from './requests.ts';
 import { transact } from './transact.ts';
@@ -30,6 +31,18 @@ export class Ledger {
     const failed = await transact(this.requests.doc, [this.requests.finishItem(requestId, args), this.log.finalItem(final)]);
     if (failed !== undefined) return undefined;
     return this.requests.get(requestId);
+  }
+
+  /**
+   * A quorum vote and its `voted` event; with `final`, the vote that settles the quorum also ends the request
+   * with its final event. The row as written, or `undefined` when the request moved on or someone else voted
+   * since `row` was read (read it again and count again).
+   */
+  async vote(row: StoredRequest, vote: Vote, event: NewLogEvent, final?: { finish: Omit<FinishArgs, 'expectedRound' | 'executionArn'>; event: FinalLogEvent }): Promise<StoredRequest | undefined> {
+    const items = [this.requests.voteItem(row, vote, final?.finish), this.log.eventItem(event)];
+    if (final) items.push(this.log.finalItem(final.event));
+    if ((await transact(this.requests.doc, items)) !== undefined) return undefined;
+    return this.requests.get(row.requestId);
   }
 
   /** Close a first-round request that no reviewer could be emailed about, so the agent's retry starts afresh. */

@@ -1,5 +1,5 @@
 /** The shapes stored in the requests table and the decision log. */
-import type { Decision } from '../schemas/decision.ts';
+import type { Decision, Vote } from '../schemas/decision.ts';
 import type { FallbackPolicy, Kind, ReviewRequest } from '../schemas/review-request.ts';
 
 /**
@@ -10,6 +10,20 @@ export type RequestStatus = 'PENDING' | 'DECIDED' | 'EXPIRED' | 'CANCELLED' | 'U
 
 /** Statuses that end a request; each is written together with its final log event. */
 export const FINAL_STATUSES: readonly RequestStatus[] = ['DECIDED', 'EXPIRED', 'CANCELLED'];
+
+/**
+ * The policy rule a request was admitted under, as it stood then. Later steps (fallbacks, quorum, the card)
+ * use it rather than the config of the moment, so a config change cannot loosen a request already open.
+ */
+export interface RequestPolicy {
+  rule: string;
+  /** Why the request went to a person, or why a policy decided it. */
+  why: string;
+  /** The risk the request is treated at: the policy's, raised by the agent's claim where that is higher. */
+  risk: { class: string; reversible: boolean; low: boolean };
+  /** Approvals needed from the tier asked, when more than one. */
+  quorum?: { approvals: number; denyVetoes: boolean };
+}
 
 export interface StoredRequest {
   requestId: string;
@@ -70,8 +84,14 @@ export interface StoredRequest {
    * callers do not resume twice; released on a transient failure, considered abandoned once stale.
    */
   resumeClaimedAt?: string;
-  /** Escalation history for the card: tier names and when each began. */
-  history?: { tier: number; tierName: string; at: string; why: string }[];
+  /** Escalation history for the card: tier names, when each began, and who escalated (a person, when one did). */
+  history?: { tier: number; tierName: string; at: string; why: string; by?: string }[];
+  /** Missing on rows written before policies. */
+  policy?: RequestPolicy;
+  /** Quorum votes, keyed `<round>:<address in lower case>`. */
+  votes?: Record<string, Vote>;
+  /** Votes cast so far: each vote's write expects the count it read, so concurrent votes are counted one at a time. */
+  voteCount?: number;
   purgeAt?: number;
 }
 
@@ -86,6 +106,8 @@ export type LogEventType =
   | 'renotified'
   | 'corrected'
   | 'resumed'
+  /** A reviewer's vote under a quorum (the deciding one is followed by the final event). */
+  | 'voted'
   /** Another execution with the same key and content was served (or is waiting for) this request's Decision. */
   | 'replayed'
   /** A task token came back with a payload that is not the stored Decision; the execution was failed. */

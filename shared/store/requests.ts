@@ -4,7 +4,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Decision } from '../schemas/decision.ts';
+import type { Decision, Vote } from '../schemas/decision.ts';
 import { REQUESTS } from '../tables.ts';
 import type { RequestStatus, StoredRequest } from './model.ts';
 import type { TxItem } from './transact.ts';
@@ -31,6 +31,11 @@ export interface FinishArgs {
   expectedRound?: number;
   /** Only if the request still belongs to this execution (a cancel). */
   executionArn?: string;
+}
+
+/** A vote's key in the row's `votes` map: one vote per person and round. */
+export function voteKey(round: number, approver: string): string {
+  return `${round}:${approver.toLowerCase()}`;
 }
 
 export interface NewRound {
@@ -108,6 +113,44 @@ export class RequestStore {
         TableName: this.tableName,
         Key: { requestId },
         UpdateExpression: 'SET #status = :status, decision = :decision, resumeClaimedAt = :at REMOVE heldUntil',
+        ConditionExpression: conditions.join(' AND '),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      },
+    };
+  }
+
+  /**
+   * Record a vote if the request is still pending in the round read and nobody else voted since (the vote
+   * count read is the condition), in a transaction with its log event. The vote that settles the quorum
+   * also ends the request, in the same write, as finishItem does.
+   */
+  voteItem(row: Pick<StoredRequest, 'requestId' | 'round' | 'votes' | 'voteCount'>, vote: Vote, finish?: Omit<FinishArgs, 'expectedRound' | 'executionArn'>): TxItem {
+    const seen = row.voteCount ?? 0;
+    const names: Record<string, string> = { '#status': 'status', '#round': 'round' };
+    const values: Record<string, unknown> = { ':pending': 'PENDING', ':round': row.round, ':seen': seen, ':next': seen + 1 };
+    const set = ['voteCount = :next'];
+    const conditions = ['#status = :pending', '#round = :round', seen === 0 ? '(attribute_not_exists(voteCount) OR voteCount = :seen)' : 'voteCount = :seen'];
+    const key = voteKey(vote.round, vote.by);
+    if (row.votes) {
+      names['#key'] = key;
+      values[':vote'] = vote;
+      set.push('votes.#key = :vote');
+      conditions.push('attribute_not_exists(votes.#key)');
+    } else {
+      values[':votes'] = { [key]: vote };
+      set.push('votes = :votes');
+      conditions.push('attribute_not_exists(votes)');
+    }
+    if (finish) {
+      Object.assign(values, { ':status': finish.status, ':decision': finish.decision, ':at': finish.at });
+      set.push('#status = :status', 'decision = :decision', 'resumeClaimedAt = :at');
+    }
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { requestId: row.requestId },
+        UpdateExpression: `SET ${set.join(', ')}${finish ? ' REMOVE heldUntil' : ''}`,
         ConditionExpression: conditions.join(' AND '),
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,

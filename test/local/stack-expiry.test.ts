@@ -29,7 +29,7 @@ describe('local stack: expiry schedules on an injected clock', () => {
     reason: 'customer reported defective product, attached photos confirm',
     risk: { class: 'financial', reversible: false },
     reviewerGroup: 'support-leads',
-    ttlSeconds: 60,
+    ttlSeconds: 300,
     fallback,
   });
 

@@ -14,7 +14,7 @@ export function storedRequest(input: ReviewRequestInput = DEMO_REQUEST, override
     kind: request.kind,
     agent: request.agent,
     actionType: request.kind === 'approval' ? `approval#${request.action.name}` : request.kind,
-    reviewerGroup: request.reviewerGroup,
+    reviewerGroup: request.reviewerGroup ?? 'support-leads',
     fallback: request.fallback,
     request,
     tier: 1,
@@ -24,7 +24,7 @@ export function storedRequest(input: ReviewRequestInput = DEMO_REQUEST, override
     ttlSeconds: 1800,
     executionArn: 'arn:aws:states:us-east-1:123456789012:execution:hitl:exec-1',
     taskToken: TEST_TASK_TOKEN,
-    pendingGroup: request.reviewerGroup,
+    pendingGroup: request.reviewerGroup ?? 'support-leads',
     ...overrides,
   };
 }

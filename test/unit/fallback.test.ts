@@ -25,13 +25,13 @@ const config = parseDeploymentConfig({
 const ops = config.reviewerGroups.ops!;
 const flat = config.reviewerGroups.flat!;
 
-function row(overrides: Partial<StoredRequest> & { riskClass?: string } = {}): StoredRequest {
-  const { riskClass = 'financial', ...rest } = overrides;
+function row(overrides: Partial<StoredRequest> & { riskClass?: string; reversible?: boolean } = {}): StoredRequest {
+  const { riskClass = 'financial', reversible = false, ...rest } = overrides;
   const request = parseReviewRequest({
     kind: 'approval',
     agent: 'a',
     reason: 'r',
-    risk: { class: riskClass, reversible: false },
+    risk: { class: riskClass, reversible },
     reviewerGroup: 'ops',
     action: { name: 'refund', args: {} },
   });
@@ -50,9 +50,20 @@ describe('fallback policies', () => {
     expect(plan.why).toContain('No decision from on-call within 30 min');
   });
 
-  it('approve applies only to low risk classes', () => {
-    expect(planFallback(row({ fallback: 'approve', riskClass: 'read-only' }), ops, config, at2230)).toMatchObject({ outcome: 'approved', policy: 'fallback-approve' });
+  it('approve applies only to reversible actions of low risk classes', () => {
+    expect(planFallback(row({ fallback: 'approve', riskClass: 'read-only', reversible: true }), ops, config, at2230)).toMatchObject({ outcome: 'approved', policy: 'fallback-approve' });
     expect(planFallback(row({ fallback: 'approve' }), ops, config, at2230)).toMatchObject({ outcome: 'expired', policy: 'fallback-deny' });
+    const irreversible = planFallback(row({ fallback: 'approve', riskClass: 'read-only' }), ops, config, at2230);
+    expect(irreversible).toMatchObject({ outcome: 'expired', policy: 'fallback-deny', why: expect.stringContaining('not reversible') });
+  });
+
+  it('approve follows the risk the request was admitted at, not the agent\'s claim', () => {
+    const policy = { rule: 'refunds', why: 'a person decides refunds', risk: { class: 'financial', reversible: false, low: false } };
+    const lowClaim = row({ fallback: 'approve', riskClass: 'read-only', reversible: true, policy });
+    expect(planFallback(lowClaim, ops, config, at2230)).toMatchObject({ outcome: 'expired', policy: 'fallback-deny', why: expect.stringContaining('financial') });
+    // A class no longer marked low by the config of the moment is not approved either.
+    const wasLow = row({ fallback: 'approve', riskClass: 'internal', reversible: true, policy: { ...policy, risk: { class: 'internal', reversible: true, low: true } } });
+    expect(planFallback(wasLow, ops, config, at2230)).toMatchObject({ outcome: 'expired', policy: 'fallback-deny' });
   });
 
   it('escalate moves to the next tier, and denies on the last', () => {

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Duration } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { decodeConfigEnv, MAX_CONFIG_ENV_BYTES } from '#shared/config-env.ts';
 import { ConfigError } from '#shared/errors.ts';
 import { ENV } from '#shared/env.ts';
 import { METRIC, METRICS_NAMESPACE } from '#shared/metrics.ts';
@@ -160,8 +162,9 @@ describe('functions', () => {
         [ENV.decisionsTable]: { Ref: logicalId(template, 'AWS::DynamoDB::Table', 'TablesDecisionLog') },
       });
       // The config as the functions parse it: defaults applied, same result.
-      const config = JSON.parse(functionEnv(name)[ENV.config] as string) as unknown;
+      const config = decodeConfigEnv(functionEnv(name)[ENV.config] as string, ENV.config);
       expect(config).toEqual(parseDeploymentConfig(TEST_CONFIG));
+      expect(parseDeploymentConfig(config)).toEqual(config);
     }
     // The six handlers and the decision stream (test/unit/analytics-stack.test.ts).
     expect(Object.keys(template.findResources('AWS::Lambda::Function'))).toHaveLength(7);
@@ -487,8 +490,15 @@ describe('config validation', () => {
     expect(() => buildStack({ config: bad })).toThrow(/reviewerGroups\.support-leads\.tiers\.0\.members\.0/);
   });
 
-  it('refuses a config too large for the functions’ environment', () => {
-    const members = Array.from({ length: 120 }, (_, i) => `reviewer-${i}@example.com`);
+  it('compresses a config too large as JSON, and refuses one too large even compressed', () => {
+    const many = Array.from({ length: 100 }, (_, i) => `reviewer-${i}@example.com`);
+    const large = { ...TEST_CONFIG, reviewerGroups: { ...TEST_CONFIG.reviewerGroups, everyone: { tiers: [{ name: 'all', members: many }] } } };
+    expect(JSON.stringify(parseDeploymentConfig(large)).length).toBeGreaterThan(MAX_CONFIG_ENV_BYTES);
+    const env = Object.values(synthTemplate({ config: large }).findResources('AWS::Lambda::Function')).map((f) => (f.Properties as { Environment: { Variables: Record<string, string> } }).Environment.Variables[ENV.config]!);
+    expect(env[0]).toMatch(/^gzip:/);
+    expect(decodeConfigEnv(env[0]!, ENV.config)).toEqual(parseDeploymentConfig(large));
+    // Addresses that hardly compress: 200 of them are over the limit even gzip'd.
+    const members = Array.from({ length: 200 }, (_, i) => `${createHash('sha256').update(String(i)).digest('hex').slice(0, 20)}@example.com`);
     const big = { ...TEST_CONFIG, reviewerGroups: { everyone: { tiers: [{ name: 'all', members }] } } };
     expect(() => buildStack({ config: big })).toThrow(/Lambda allows 4 KB/);
   });

@@ -109,7 +109,7 @@ class ReviewHandle:
 def refusal_text(action: str, decision: Decision) -> Optional[str]:
     """The tool-result text for a Decision that does not let the tool run; None when it may run."""
     policy = decision.get("policy")
-    policy_text = f" (policy {policy['name']}: {policy['why']})" if policy else ""
+    policy_text = f" (policy {policy.get('name') or policy.get('rule')}: {policy['why']})" if policy else ""
     reason = f": {decision['reason']}" if decision.get("reason") else ""
     outcome = decision["outcome"]
     if outcome in ("approved", "modified"):
@@ -163,7 +163,7 @@ class Hitl:
         )
 
     def start(self, request: RequestLike) -> ReviewHandle:
-        for field in ("kind", "agent", "reason", "risk", "reviewerGroup"):
+        for field in ("kind", "agent", "reason", "risk"):
             if field not in request:
                 raise ValueError(f"ReviewRequest needs {field!r}")
         out = self.sfn.start_execution(stateMachineArn=self.state_machine_arn, input=json.dumps(request))

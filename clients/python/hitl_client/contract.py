@@ -28,10 +28,11 @@ class _RequestRequired(TypedDict):
     agent: str
     reason: str
     risk: Dict[str, Any]
-    reviewerGroup: str
 
 
 class ReviewRequest(_RequestRequired, total=False):
+    reviewerGroup: str
+    requestedBy: str
     planStep: PlanStep
     context: str
     confidence: float
@@ -47,9 +48,15 @@ class ReviewRequest(_RequestRequired, total=False):
     issue: str
 
 
-class Policy(TypedDict):
-    name: str
+class _PolicyRequired(TypedDict):
     why: str
+
+
+class Policy(_PolicyRequired, total=False):
+    # Set only when a policy rather than a person decided.
+    name: str
+    # The deployment's policy rule that applied.
+    rule: str
 
 
 class _DecisionRequired(TypedDict):
@@ -65,6 +72,8 @@ class _DecisionRequired(TypedDict):
 
 class Decision(_DecisionRequired, total=False):
     policy: Policy
+    approvers: List[str]
+    votes: List[Dict[str, Any]]
     reason: str
     comment: str
     proposedArgs: Dict[str, JsonValue]

@@ -12,7 +12,7 @@ export type Kind = z.infer<typeof Kind>;
 export const Outcome = z.enum(['approved', 'denied', 'modified', 'answered', 'resolved', 'corrected', 'expired', 'cancelled']);
 export type Outcome = z.infer<typeof Outcome>;
 
-export const PolicyName = z.enum(['auto-approve', 'auto-answer', 'fallback-deny', 'fallback-approve', 'fallback-escalate', 'fallback-hold', 'backstop']);
+export const PolicyName = z.enum(['auto-approve', 'auto-answer', 'fallback-deny', 'fallback-approve', 'fallback-escalate', 'fallback-hold', 'backstop', 'not-sampled', 'below-risk-threshold']);
 export type PolicyName = z.infer<typeof PolicyName>;
 
 export const Fallback = z.enum(['deny', 'approve', 'escalate', 'hold']);
@@ -24,7 +24,13 @@ export const JsonValue: z.ZodType<JsonValue> = z.lazy(() => z.union([z.string(),
 export const ChoiceOption = z.object({ id: z.string(), label: z.string(), detail: z.string().optional() });
 export type ChoiceOption = z.infer<typeof ChoiceOption>;
 
-export const Draft = z.object({ channel: z.enum(['email', 'post', 'report', 'message', 'other']), title: z.string().optional(), body: z.string(), audience: z.string().optional() });
+export const Draft = z.object({
+  channel: z.enum(['email', 'post', 'report', 'message', 'other']),
+  title: z.string().optional(),
+  body: z.string(),
+  audience: z.string().optional(),
+  recipients: z.array(z.string()).optional(),
+});
 export type Draft = z.infer<typeof Draft>;
 
 const common = {
@@ -34,7 +40,8 @@ const common = {
   context: z.string().optional(),
   risk: z.object({ class: z.string(), reversible: z.boolean() }),
   confidence: z.number().min(0).max(1).optional(),
-  reviewerGroup: z.string(),
+  reviewerGroup: z.string().optional(),
+  requestedBy: z.string().optional(),
   ttlSeconds: z.number().int().optional(),
   fallback: Fallback.optional(),
   idempotencyKey: z.string().optional(),
@@ -59,9 +66,26 @@ export const Decision = z.object({
   requestId: z.string(),
   kind: Kind,
   outcome: Outcome,
-  /** The reviewer's email, or `policy:<name>` when no person decided. */
+  /** The reviewer's email (under a quorum, the deciding vote's), or `policy:<name>` when no person decided. */
   decidedBy: z.string(),
-  policy: z.object({ name: PolicyName, why: z.string() }).optional(),
+  /** The policy rule that applied and why; `name` only when a policy rather than a person decided. */
+  policy: z.object({ name: PolicyName.optional(), rule: z.string().optional(), why: z.string() }).optional(),
+  /** Under a quorum: everyone whose approval counted. */
+  approvers: z.array(z.string()).optional(),
+  /** Under a quorum: every vote cast. */
+  votes: z
+    .array(
+      z.object({
+        by: z.string(),
+        vote: z.enum(['approve', 'deny']),
+        at: z.string(),
+        tier: z.number().int().min(1),
+        round: z.number().int().min(1),
+        reason: z.string().optional(),
+        comment: z.string().optional(),
+      }),
+    )
+    .optional(),
   reason: z.string().optional(),
   comment: z.string().optional(),
   proposedArgs: z.record(z.string(), JsonValue).optional(),
