@@ -102,6 +102,6 @@ export async function kill9Cycle(options: Kill9Options): Promise<Kill9Result> {
   } finally {
     await stack?.stop().catch(() => undefined);
     if (keep) log(`state directory kept: ${stateDir}`);
-    else rmSync(stateDir, { recursive: true, force: true });
+    else rmSync(stateDir, { recursive: true, force: true, maxRetries: 3 });
   }
 }
