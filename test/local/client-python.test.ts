@@ -80,7 +80,7 @@ describe.skipIf(!hasBoto3)('Python client on the local stack', () => {
   }
 
   const REQUEST = (key: string, orderId: string) =>
-    `{"kind": "approval", "agent": "billing-bot", "action": {"name": "refund", "args": {"order_id": "${orderId}", "amount_usd": 40}}, "reason": "duplicate charge", "risk": {"class": "financial", "reversible": False}, "reviewerGroup": "support-leads", "ttlSeconds": 60, "idempotencyKey": "${key}"}`;
+    `{"kind": "approval", "agent": "billing-bot", "action": {"name": "refund", "args": {"order_id": "${orderId}", "amount_usd": 40}}, "reason": "duplicate charge", "risk": {"class": "financial", "reversible": False}, "reviewerGroup": "support-leads", "ttlSeconds": 300, "idempotencyKey": "${key}"}`;
 
   const TOOL = `
 import json
@@ -127,7 +127,7 @@ print(gated(order_id="O-9003", amount_usd=90, tool_call_id="py-deny"))`;
 
   it('gate(): an expiry under the deny fallback says nobody approved in time, with the policy', async () => {
     const script = `${TOOL}
-gated = hitl.gate(refund, agent="billing-bot", reviewer_group="support-leads", risk={"class": "financial", "reversible": False}, reason="customer asked", ttl_seconds=60, fallback="deny")
+gated = hitl.gate(refund, agent="billing-bot", reviewer_group="support-leads", risk={"class": "financial", "reversible": False}, reason="customer asked", ttl_seconds=300, fallback="deny")
 print(gated(order_id="O-9004", amount_usd=10, tool_call_id="py-expire"))`;
     const run = python(script);
     const requestId = requestIdOf('py-expire');

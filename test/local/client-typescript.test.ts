@@ -18,7 +18,7 @@ const refundRequest = (orderId: string, extra: Partial<ApprovalRequest> = {}): A
   reason: 'duplicate charge',
   risk: { class: 'financial', reversible: false },
   reviewerGroup: 'support-leads',
-  ttlSeconds: 60,
+  ttlSeconds: 300,
   ...extra,
 });
 
@@ -76,7 +76,7 @@ describe('TypeScript client on the local stack', () => {
       reviewerGroup: 'support-leads',
       risk: { class: 'financial', reversible: false },
       reason: (args) => `customer asked for a refund of ${args.amount_usd} USD`,
-      ttlSeconds: 60,
+      ttlSeconds: 300,
       wait: { timeout: 60_000 },
     });
   const requestIdOfCall = (toolCallId: string) => stack.requestIdOf('unused', { agent: 'billing-bot', idempotencyKey: toolCallId });

@@ -70,7 +70,7 @@ const request = (orderId: string, extra: Partial<ReviewRequestInput> = {}): Revi
     reason: 'duplicate charge',
     risk: { class: 'financial', reversible: false },
     reviewerGroup: 'support-leads',
-    ttlSeconds: 60,
+    ttlSeconds: 300,
     ...extra,
   }) as ReviewRequestInput;
 

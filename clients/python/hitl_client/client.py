@@ -109,7 +109,8 @@ class ReviewHandle:
 def refusal_text(action: str, decision: Decision) -> Optional[str]:
     """The tool-result text for a Decision that does not let the tool run; None when it may run."""
     policy = decision.get("policy")
-    policy_text = f" (policy {policy.get('name') or policy.get('rule')}: {policy['why']})" if policy else ""
+    # Only a policy's decision names a policy; a person's names the rule that sent it to them.
+    policy_text = f" (policy {policy['name']}: {policy['why']})" if policy and policy.get("name") else ""
     reason = f": {decision['reason']}" if decision.get("reason") else ""
     outcome = decision["outcome"]
     if outcome in ("approved", "modified"):

@@ -40,7 +40,8 @@ export interface GateRule<A extends ToolArgs> {
 
 /** The tool-result text for a Decision that does not let the tool run; undefined when it may run. */
 export function refusalText(action: string, decision: Decision): string | undefined {
-  const policy = decision.policy ? ` (policy ${decision.policy.name ?? decision.policy.rule ?? 'rule'}: ${decision.policy.why})` : '';
+  // Only a policy's decision names a policy; a person's names the rule that sent it to them.
+  const policy = decision.policy?.name ? ` (policy ${decision.policy.name}: ${decision.policy.why})` : '';
   const reason = decision.reason ? `: ${decision.reason}` : '';
   switch (decision.outcome) {
     case 'approved':
