@@ -55,9 +55,18 @@ describe('reviewer in a browser', () => {
     const viewer = await context.newPage();
     await viewer.goto(stack.endpoints.mailViewer);
     const email = viewer.locator('.email').filter({ has: viewer.locator(`[id="${messageId}-html"]`) });
-    await email.getByRole('button', { name: 'Toggle HTML view' }).click();
+    const frame = viewer.locator(`[id="${messageId}-html-iframe"]`);
     const button = viewer.frameLocator(`[id="${messageId}-html-iframe"]`).getByRole('link', { name: 'Review and decide' });
-    await button.waitFor();
+    // The viewer re-renders its list as mail arrives, which can close an HTML view opened a moment before.
+    for (let attempt = 1; ; attempt++) {
+      if (!(await frame.isVisible())) await email.getByRole('button', { name: 'Toggle HTML view' }).click();
+      try {
+        await button.waitFor({ timeout: 10_000 });
+        break;
+      } catch (err) {
+        if (attempt >= 3) throw err;
+      }
+    }
     if (shot) await screenshot(viewer, shot, { fullPage: false });
     const [review] = await Promise.all([context.waitForEvent('page'), button.click({ modifiers: ['ControlOrMeta'] })]);
     await review.waitForLoadState();
