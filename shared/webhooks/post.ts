@@ -33,9 +33,11 @@ export interface PostResult {
 
 export type Post = (url: string, headers: Record<string, string>, body: string, options: { timeoutMs: number }) => Promise<PostResult>;
 
-/** A lookup that refuses private addresses, except for `localhost`, which a deployment can only allow by listing it. */
-function guardedLookup(host: string): LookupFunction {
-  const allowPrivate = isLoopbackHost(host);
+/**
+ * A lookup that refuses private addresses; by default except for `localhost`, which a deployment can only
+ * allow by listing it.
+ */
+export function guardedLookup(host: string, allowPrivate = isLoopbackHost(host)): LookupFunction {
   return ((hostname: string, options: { all?: boolean }, callback: (err: Error | null, address?: string | LookupAddress[], family?: number) => void) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err);
