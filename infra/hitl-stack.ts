@@ -15,6 +15,7 @@ import { backstopSeconds } from '#shared/policies/backstop.ts';
 import { parseDeploymentConfig, type DeploymentConfig } from '#shared/schemas/config.ts';
 import { DecisionAnalytics } from './constructs/decision-analytics.ts';
 import { DecisionDashboard } from './constructs/decision-dashboard.ts';
+import { DecisionWebhooks } from './constructs/decision-webhooks.ts';
 import { ExpiryScheduling } from './constructs/expiry-scheduling.ts';
 import { POWERTOOLS_SERVICE_NAME } from './constructs/handler-function.ts';
 import { ReviewApi } from './constructs/review-api.ts';
@@ -53,6 +54,8 @@ export class HitlStack extends Stack {
   readonly executionEnded: events.Rule;
   readonly analytics: DecisionAnalytics;
   readonly dashboard: DecisionDashboard;
+  /** Present when the config allows webhook hosts: POSTs each Decision to its request's `notify.url`. */
+  readonly webhooks?: DecisionWebhooks;
 
   constructor(scope: Construct, id: string, props: HitlStackProps) {
     super(scope, id, props);
@@ -207,5 +210,18 @@ export class HitlStack extends Stack {
     output('DecisionBusName', this.decisionBus.eventBusName, 'EventBridge bus of the hitl.decision events (source hitl)');
     output('AlarmTopicArn', this.alarms.alarmTopic.topicArn, 'Subscribe operators to hitl alarms');
     for (const [id, value, description] of this.analytics.outputs()) output(id, value, description);
+
+    if (config.webhooks.allowedHosts.length > 0) {
+      this.webhooks = new DecisionWebhooks(this, 'Webhooks', {
+        decisionBus: this.decisionBus,
+        requestsTable: this.tables.requests,
+        decisionLog: this.tables.decisionLog,
+        webhooks: config.webhooks,
+        environment: { [ENV.requestsTable]: this.tables.requests.tableName, [ENV.decisionsTable]: this.tables.decisionLog.tableName, [ENV.config]: configEnv },
+        deadLetterQueue: this.scheduling.deadLetterQueue,
+        removalPolicy,
+      });
+      output('WebhookSecretArn', this.webhooks.secret.secretArn, 'Secret decision webhooks are signed with (give it to the agents that verify them)');
+    }
   }
 }

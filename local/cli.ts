@@ -30,6 +30,7 @@ import { DecisionLog, type TimeWindow } from '#shared/store/decision-log.ts';
 import { runDemoAgent, summarizeDecision } from './demo-agent.ts';
 import { NoLocalStackError, readEndpointsFile, type EndpointsFile } from './endpoints-file.ts';
 import type { DecisionDatabase } from './sql.ts';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { suggestCommand, SUGGESTED_FILE, whatifCommand, type ReadDecisions } from './policy-commands.ts';
 
 export const USAGE = `hitl: human review requests from the command line
@@ -42,6 +43,7 @@ Usage:
   hitl list [--status RUNNING|SUCCEEDED|FAILED|TIMED_OUT|ABORTED] [--max <n>]
   hitl demo                                       the demo agent's refund request
   hitl env                                        shell exports that point AWS CLIs and SDKs at the local stack
+  hitl webhook-secret                             the secret decision webhooks are signed with (verify with it)
   hitl report [--since …] [--until …] [--agent <name>] [--action <type>] [--json]
                                                   rates, latency and findings per agent and action type
   hitl export [--since …] [--until …] [--agent <name>] [--action <type>] [--all]
@@ -349,6 +351,20 @@ function env(values: Values, io: Io): number {
   return 0;
 }
 
+/** The local stack's webhook signing secret, read the way an agent on AWS reads it: GetSecretValue. */
+async function webhookSecret(values: Values, io: Io): Promise<number> {
+  const local = readEndpointsFile(resolve(values['state-dir'] ?? '.hitl'));
+  if (!local.webhookSecretId) throw new ConfigError('Decision webhooks are off in the local stack: its config has no webhooks.allowedHosts (start it with --config naming a file that lists e.g. "127.0.0.1")');
+  const client = new SecretsManagerClient({ endpoint: local.endpoints.secretsManager, region: local.region, credentials: local.credentials });
+  try {
+    const out = await client.send(new GetSecretValueCommand({ SecretId: local.webhookSecretId }));
+    io.out(out.SecretString ?? '');
+  } finally {
+    client.destroy();
+  }
+  return 0;
+}
+
 const AGE = /^(\d+)(m|h|d|w)$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const AGE_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
@@ -570,6 +586,8 @@ export async function main(argv: string[], terminal: Io = defaultIo): Promise<nu
         return await demo(values, io);
       case 'env':
         return env(values, io);
+      case 'webhook-secret':
+        return await webhookSecret(values, io);
       case 'report':
         return await reportCommand(values, io);
       case 'export':

@@ -30,6 +30,8 @@ export interface EndpointsFile {
   functions: Record<string, { arn: string; handler: string }>;
   scheduleGroup?: string;
   signingSecretId?: string;
+  /** The decision webhooks' signing secret (`hitl webhook-secret` prints it); absent when webhooks are off. */
+  webhookSecretId?: string;
   reviewerGroups: string[];
   /** The deployment config the functions run with (their HITL_CONFIG), for the analytics commands. */
   config?: unknown;

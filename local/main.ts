@@ -11,6 +11,7 @@ import { parseDeploymentConfig } from '#shared/schemas/config.ts';
 import { runDemoAgent } from './demo-agent.ts';
 import { PORT_FLAGS } from './port-flags.ts';
 import { DEFAULT_PORTS, DEFAULT_STATE_DIR, startLocalStack, type LocalStack, type Ports } from './stack.ts';
+import { parseForward } from './events/forwards.ts';
 import type { Template } from './template.ts';
 
 const HELP = `npm start [-- options]   the hitl local stack on 127.0.0.1, with the demo agent
@@ -23,6 +24,9 @@ const HELP = `npm start [-- options]   the hitl local stack on 127.0.0.1, with t
   --cdk-out <dir>        where to synthesize the CDK app (env HITL_CDK_OUT, default <state-dir>/cdk.out)
   --add-resources <file> a JSON object of CloudFormation resources to add to the synthesized template, e.g. an
                          event rule the CDK app does not have yet (env HITL_ADD_RESOURCES)
+  --forward-events <url|file.jsonl>
+                         also send every hitl.decision event to this URL (POST, the event as JSON) or append it to
+                         this file; repeatable (env HITL_FORWARD_EVENTS, comma-separated)
   --verbose              log every function invocation and the functions' INFO logs
 ${Object.entries(PORT_FLAGS)
   .map(([key, p]) => `${`  --${p.flag} <port>`.padEnd(24)} env ${p.env}, default ${DEFAULT_PORTS[key as keyof Ports]}`)
@@ -56,7 +60,7 @@ function banner(stack: LocalStack): string {
     ['Step Functions', e.sfn, stack.stateMachineArn],
     ['Scheduler', e.scheduler, `schedule group ${stack.scheduleGroup ?? 'default'}`],
     ['DynamoDB', e.dynamodb, `${stack.tables.requests}, ${stack.tables.decisions}`],
-    ['Secrets Manager', e.secretsManager, `signing keys in ${shown(stack.signingKeyFile)}`],
+    ['Secrets Manager', e.secretsManager, `signing keys in ${shown(stack.signingKeyFile)}${stack.webhookSecretFile ? '; webhook secret: npx hitl webhook-secret' : ''}`],
     ['EventBridge', e.events, eventRulesNote(stack)],
   ];
   return [
@@ -96,6 +100,7 @@ async function main(): Promise<void> {
       fsync: { type: 'boolean' },
       'cdk-out': { type: 'string' },
       'add-resources': { type: 'string' },
+      'forward-events': { type: 'string', multiple: true },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       ...Object.fromEntries(Object.values(PORT_FLAGS).map((p) => [p.flag, { type: 'string' as const }])),
@@ -118,6 +123,9 @@ async function main(): Promise<void> {
   const configFile = values.config ?? process.env.HITL_CONFIG_FILE;
   const context = configFile ? { [CONFIG_FILE_CONTEXT_KEY]: checkedConfigFile(configFile) } : undefined;
 
+  const forwardSpecs = values['forward-events'] ?? (process.env.HITL_FORWARD_EVENTS ? process.env.HITL_FORWARD_EVENTS.split(',') : []);
+  const forwardEvents = forwardSpecs.map(parseForward);
+
   log(`starting the local stack${configFile ? ` with ${configFile}` : ''}…`);
   const stack = await startLocalStack({
     context,
@@ -128,6 +136,7 @@ async function main(): Promise<void> {
     ports,
     log,
     logInvocations: values.verbose,
+    forwardEvents,
     functionLogLevel: values.verbose ? 'INFO' : 'WARN',
   });
   process.stdout.write(banner(stack));

@@ -4,6 +4,7 @@
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { eventBusNameOf, stateMachineArn } from './aws-ids.ts';
+import type { LocalForward } from './events/forwards.ts';
 import type { JsonObject } from './sfn/definition.ts';
 import { HANDLER_METADATA_KEY, TemplateError, type TemplateResolver } from './template.ts';
 
@@ -51,6 +52,8 @@ export interface EventTarget {
   inputTransformer?: { pathsMap: Record<string, string>; template: string };
   retryPolicy?: { maximumRetryAttempts?: number; maximumEventAgeInSeconds?: number };
   deadLetterArn?: string;
+  /** A local-only target (an HTTP URL or a JSON Lines file) instead of a function; see local/events/forwards.ts. */
+  forward?: LocalForward;
 }
 
 /** An AWS::Events::Rule with an EventPattern (rules with only a ScheduleExpression are recurring schedules). */

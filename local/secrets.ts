@@ -1,11 +1,11 @@
 /**
  * Secrets Manager stand-in: GetSecretValue and DescribeSecret (JSON 1.1, `X-Amz-Target: secretsmanager.<Op>`).
  * The template's secrets are served from files under the state directory; the link-signing key ring is
- * generated on first start as `{"current":"k1","k1":"<random>"}`. The file is read on every call, so editing
+ * generated on first start as `{"current":"k1","k1":"<random>"}`, the webhook signing secret as 48 base64 characters. The file is read on every call, so editing
  * it (adding a key, switching `current`) is a key rotation.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readBody, sendJson } from './http.ts';
 import { FILE_MODE, readJsonFile, setAside, writeJsonFile, type Warn } from './json-file.ts';
@@ -41,6 +41,15 @@ export function ensureKeyRing(file: string, warn: Warn): void {
   }
   const key = randomBytes(48).toString('base64url').slice(0, 64);
   writeJsonFile(file, { current: 'k1', k1: key });
+}
+
+/** The decision webhooks' signing secret: 48 characters of base64 (a 36-byte key), generated on first start. */
+export function ensureWebhookSecret(file: string): void {
+  if (existsSync(file) && readFileSync(file, 'utf8').trim() !== '') {
+    chmodSync(file, FILE_MODE);
+    return;
+  }
+  writeFileSync(file, `${randomBytes(36).toString('base64')}\n`, { mode: FILE_MODE });
 }
 
 class SecretsError extends Error {

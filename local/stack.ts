@@ -17,6 +17,7 @@ import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, functionArn, functionNa
 import { systemClock, type Clock } from './clock.ts';
 import { createDynamoServer, ensureTables } from './dynamodb.ts';
 import { EventBus } from './events/bus.ts';
+import { forwardRules, type LocalForward } from './events/forwards.ts';
 import { createEventsServer } from './events/server.ts';
 import { closeServer, listen, urlOf } from './http.ts';
 import { writeEndpointsFile, type Endpoints } from './endpoints-file.ts';
@@ -26,7 +27,7 @@ import { readStackResources, type FunctionResource, type StackResources } from '
 import { createRespondServer } from './respond-server.ts';
 import { SchedulerEngine } from './scheduler/engine.ts';
 import { createSchedulerServer } from './scheduler/server.ts';
-import { createSecretsServer, ensureKeyRing, type LocalSecret } from './secrets.ts';
+import { createSecretsServer, ensureKeyRing, ensureWebhookSecret, type LocalSecret } from './secrets.ts';
 import { startSes, type LocalSes, type StoredEmail } from './ses.ts';
 import { SfnEngine } from './sfn/engine.ts';
 import { createSfnServer } from './sfn/server.ts';
@@ -91,6 +92,11 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Also report each function invocation to `log`. */
   logInvocations?: boolean;
+  /**
+   * Local-only targets for every `hitl.decision` event on the decision bus: an HTTP URL each event is POSTed
+   * to, or a JSON Lines file each is appended to (see local/events/forwards.ts).
+   */
+  forwardEvents?: readonly LocalForward[];
 }
 
 export interface LocalStack {
@@ -104,6 +110,8 @@ export interface LocalStack {
   tables: { requests: string; decisions: string };
   scheduleGroup: string | undefined;
   signingKeyFile: string;
+  /** The decision webhooks' signing secret, when the config turns webhooks on. */
+  webhookSecretFile: string | undefined;
   /** Whether acknowledged changes are synced to disk (fsync), not only written. */
   fsync: boolean;
   /** Environment that points the AWS SDKs and CLIs at this stack. */
@@ -253,8 +261,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       },
     );
 
+    const decisionBus = resources.functions.map((f) => f.env[ENV.eventBusName]).find((v) => v !== undefined);
+    const forwards = options.forwardEvents ?? [];
+    if (forwards.length && !decisionBus) log('the template has no decision bus: events are not forwarded');
     const events = new EventBus({
-      rules: resources.eventRules,
+      rules: [...resources.eventRules, ...(decisionBus ? forwardRules(forwards, { bus: decisionBus }) : [])],
       buses: resources.eventBuses,
       lambda,
       journalFile: join(stateDir, 'events.jsonl'),
@@ -285,7 +296,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const signingKeyFile = join(stateDir, 'signing-keys.json');
     ensureKeyRing(signingKeyFile, log);
-    const secrets: LocalSecret[] = resources.secrets.map((s) => ({ name: s.name, arn: s.arn, file: signingKeyFile }));
+    // The webhook signing secret is the one the functions name in HITL_WEBHOOK_SECRET_ID; the others hold link keys.
+    const webhookSecretId = resources.functions.map((f) => f.env[ENV.webhookSecretId]).find((v) => v !== undefined);
+    const webhookSecretFile = webhookSecretId ? join(stateDir, 'webhook-secret') : undefined;
+    if (webhookSecretFile) ensureWebhookSecret(webhookSecretFile);
+    const secrets: LocalSecret[] = resources.secrets.map((s) => ({ name: s.name, arn: s.arn, file: s.arn === webhookSecretId ? webhookSecretFile! : signingKeyFile }));
 
     const servers: [keyof Ports, Server, string][] = [
       ['sfn', createSfnServer(sfn), 'Step Functions API'],
@@ -399,7 +414,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tableNames: Object.fromEntries(resources.tables.map((t) => [t.logicalId, t.name])),
       functions: Object.fromEntries(resources.functions.map((f) => [f.logicalId, { arn: functionArn(f.logicalId), handler: f.handlerFile }])),
       scheduleGroup,
-      signingSecretId: resources.secrets[0]?.arn,
+      signingSecretId: resources.secrets.find((s) => s.arn !== webhookSecretId)?.arn,
+      webhookSecretId,
       reviewerGroups: reviewerGroupsOf(resources),
       config: configOf(resources),
       env: clientEnv,
@@ -418,6 +434,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tables,
       scheduleGroup,
       signingKeyFile,
+      webhookSecretFile,
       fsync,
       clientEnv,
       clients: { ...clients, doc },

@@ -19,6 +19,8 @@ export const ENV = {
   decisionStream: 'HITL_DECISION_STREAM',
   /** The bus `hitl.decision` events go to. */
   eventBusName: 'HITL_EVENT_BUS_NAME',
+  /** The Secrets Manager secret decision webhooks are signed with (not the link-signing key ring). */
+  webhookSecretId: 'HITL_WEBHOOK_SECRET_ID',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {

@@ -13,6 +13,7 @@ import { Journal } from '../journal.ts';
 import { LambdaInvocationError, type LocalLambda } from '../lambda.ts';
 import type { EventRuleResource, EventTarget } from '../resources.ts';
 import { busEvent, type BusEvent } from './event.ts';
+import { sendForward } from './forwards.ts';
 import { compilePattern, type CompiledPattern } from './pattern.ts';
 import { targetInput } from './target-input.ts';
 
@@ -201,8 +202,8 @@ export class EventBus {
     this.buses.add(rule.busName);
     const routes: Route[] = [];
     for (const target of rule.targets) {
-      if (!this.options.lambda.has(target.arn)) {
-        this.warn(`event rule ${rule.name}: target ${target.id} (${target.arn}) is not a function of the stack; the local event bus delivers to those only`);
+      if (!target.forward && !this.options.lambda.has(target.arn)) {
+        this.warn(`event rule ${rule.name}: target ${target.id} (${target.arn}) is not a function of the stack; the local event bus delivers to those (and to local forwards) only`);
         continue;
       }
       const route = { rule: rule.name, target, key: `${rule.busName}/${rule.name}/${target.id}` };
@@ -310,7 +311,9 @@ export class EventBus {
     const { event, route } = delivery;
     delivery.attempts += 1;
     try {
-      await this.options.lambda.invoke(route.target.arn, targetInput(route.target, event, route.rule));
+      const input = targetInput(route.target, event, route.rule);
+      if (route.target.forward) await sendForward(route.target.forward, input);
+      else await this.options.lambda.invoke(route.target.arn, input);
       this.finish(delivery);
     } catch (err) {
       const error = LambdaInvocationError.from(err);

@@ -1,7 +1,8 @@
 /**
  * What a request must satisfy beyond its schema, against this deployment's config and the policy rule that
  * applies: a configured reviewer group, a time box within the rule's bounds, a fallback the rule and the
- * request's risk allow, and someone other than the person it acts for to decide it.
+ * request's risk allow, someone other than the person it acts for to decide it, and a webhook URL (if any)
+ * on a host the deployment allows.
  */
 import { createHash } from 'node:crypto';
 import { InvalidRequestError } from '../errors.ts';
@@ -12,6 +13,7 @@ import type { DeploymentConfig, ReviewerGroup } from '../schemas/config.ts';
 import type { IssueSummary } from '../schemas/issues.ts';
 import { parseReviewRequest, type ReviewRequest } from '../schemas/review-request.ts';
 import type { RequestPolicy } from '../store/model.ts';
+import { webhookUrlIssue } from '../webhooks/url.ts';
 
 /** A validated request with its time box and reviewer group resolved. */
 export type AdmittedRequest = ReviewRequest & { ttlSeconds: number; reviewerGroup: string };
@@ -100,6 +102,8 @@ export function admitRequest(raw: unknown, config: DeploymentConfig): Admission 
   if (fallback) issues.push(fallback);
   const duty = group ? dutyIssue(request, resolved, group) : undefined;
   if (duty) issues.push(duty);
+  const webhook = request.notify ? webhookUrlIssue(request.notify.url, config.webhooks) : undefined;
+  if (webhook) issues.push({ path: 'notify.url', message: webhook });
   if (issues.length > 0 || !group || groupName === undefined) {
     throw new InvalidRequestError(`Invalid ReviewRequest: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
   }

@@ -60,6 +60,27 @@ export const ReviewerGroup = z
   });
 export type ReviewerGroup = z.infer<typeof ReviewerGroup>;
 
+/** A host name or IP address as a URL's host spells it (IPv6 in brackets), in lower case. */
+export const WebhookHost = z
+  .string()
+  .regex(/^(\[[0-9a-f:.]+\]|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*)$/, 'use a host name or IP address in lower case, without scheme, port or path, e.g. "agent.example.com", "127.0.0.1" or "[::1]"');
+
+export const Webhooks = z
+  .object({
+    /**
+     * Hosts a request's `notify.url` may name, exactly (no wildcards); empty turns webhooks off. https only,
+     * except for a loopback host (localhost, 127.x.x.x, [::1]) listed here. A listed name must resolve to public
+     * addresses; to reach a private one, list the address itself.
+     */
+    allowedHosts: z.array(WebhookHost).max(50).default([]),
+    /** How long one delivery attempt may take, connection to response. */
+    timeoutSeconds: z.number().int().min(1).max(10).default(5),
+    /** Attempts per Decision, the first included; 1 s, 2 s, 4 s … (at most 30 s) apart. */
+    maxAttempts: z.number().int().min(1).max(8).default(5),
+  })
+  .strict();
+export type Webhooks = z.infer<typeof Webhooks>;
+
 export const DeploymentConfig = z
   .object({
     /** Dev deployments destroy tables on stack deletion and skip deletion protection. */
@@ -116,6 +137,8 @@ export const DeploymentConfig = z
       .default({ queryScanLimitMb: 1024, bufferSeconds: 300 }),
     /** Rows older than this many days get a DynamoDB TTL; omit to keep them forever. */
     retentionDays: z.number().int().min(1).optional(),
+    /** Decision webhooks (a ReviewRequest's `notify.url`): off until `allowedHosts` names a host. */
+    webhooks: Webhooks.default({ allowedHosts: [], timeoutSeconds: 5, maxAttempts: 5 }),
     /** Extra time the Step Functions backstop allows beyond every tier's maximum TTL and a hold. */
     backstopGraceSeconds: z.number().int().min(60).default(3600),
   })

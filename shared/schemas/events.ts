@@ -44,6 +44,17 @@ export const ExecutionStatusChange = z.object({
 });
 export type ExecutionStatusChange = z.infer<typeof ExecutionStatusChange>;
 
+/**
+ * A `hitl.decision` event as the webhook function's rule delivers it. Only the request id is used: the URL
+ * and the Decision are read from the request row.
+ */
+export const DecisionEventEnvelope = z.object({
+  source: z.literal('hitl'),
+  'detail-type': z.literal('hitl.decision'),
+  detail: z.looseObject({ requestId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) }),
+});
+export type DecisionEventEnvelope = z.infer<typeof DecisionEventEnvelope>;
+
 /** Human-review task payload (lambda:invoke.waitForTaskToken). */
 export const RequestTaskEvent = z.object({
   requestId: z.string().min(1),

@@ -33,6 +33,12 @@ export const PlanStep = z
   .object({ current: z.number().int().min(1), total: z.number().int().min(1) })
   .refine((p) => p.current <= p.total, { message: 'current must not exceed total', path: ['current'] });
 
+export const Notify = z.strictObject({
+  /** An https URL (http only for a loopback host the deployment lists, e.g. 127.0.0.1 on the local stack). */
+  url: z.url({ protocol: /^https?$/, error: 'use an http(s) URL, e.g. "https://agent.example.com/hooks/hitl"' }).max(2048),
+});
+export type Notify = z.infer<typeof Notify>;
+
 const common = {
   agent: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'use letters, digits, ".", "_" or "-"'),
   /** Why the agent wants this; shown first on the card. */
@@ -56,6 +62,11 @@ const common = {
   fallback: FallbackPolicy.default('deny'),
   /** Same agent + key → same request and the same decision, across executions. */
   idempotencyKey: z.string().regex(/^[\x21-\x7e]{1,128}$/, 'use 1-128 printable ASCII characters, no spaces').optional(),
+  /**
+   * Where to POST the Decision, signed (Standard Webhooks), when the request ends. The deployment's
+   * `webhooks.allowedHosts` must list the URL's host; admission refuses any other.
+   */
+  notify: Notify.optional(),
 };
 
 export const ActionName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/, 'use an identifier such as "refund" or "crm.update_contact"');

@@ -4,7 +4,7 @@
  */
 import type { NewLogEvent, DecisionLog } from './decision-log.ts';
 import type { Vote } from '../schemas/decision.ts';
-import type { LogEvent, StoredRequest } from './model.ts';
+import type { LogEvent, StoredRequest, WebhookRecord } from './model.ts';
 import type { FinishArgs, RequestStore } from './requests.ts';
 import { transact } from './transact.ts';
 
@@ -43,6 +43,14 @@ export class Ledger {
     if (final) items.push(this.log.finalItem(final.event));
     if ((await transact(this.requests.doc, items)) !== undefined) return undefined;
     return this.requests.get(row.requestId);
+  }
+
+  /**
+   * A final request's webhook outcome and its `webhook-delivered` / `webhook-failed` event: written once per
+   * request. False when an outcome was already recorded (a repeated event, a concurrent delivery).
+   */
+  async recordWebhook(requestId: string, record: WebhookRecord, event: NewLogEvent): Promise<boolean> {
+    return (await transact(this.requests.doc, [this.requests.webhookItem(requestId, record), this.log.eventItem(event)])) === undefined;
   }
 
   /** Close a first-round request that no reviewer could be emailed about, so the agent's retry starts afresh. */

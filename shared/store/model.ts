@@ -93,6 +93,18 @@ export interface StoredRequest {
   /** Votes cast so far: each vote's write expects the count it read, so concurrent votes are counted one at a time. */
   voteCount?: number;
   purgeAt?: number;
+  /** The outcome of the Decision's webhook (`request.notify`), written once with its log event. */
+  webhook?: WebhookRecord;
+}
+
+export interface WebhookRecord {
+  outcome: 'delivered' | 'failed';
+  at: string;
+  attempts: number;
+  /** The receiver's last HTTP status, when it answered. */
+  status?: number;
+  /** Why it failed. */
+  reason?: string;
 }
 
 export type LogEventType =
@@ -113,7 +125,11 @@ export type LogEventType =
   /** A task token came back with a payload that is not the stored Decision; the execution was failed. */
   | 'forged'
   /** No reviewer of the first round could be emailed: the request was closed so the agent can retry. */
-  | 'undeliverable';
+  | 'undeliverable'
+  /** The Decision was POSTed to the request's `notify.url` and the receiver answered 2xx. */
+  | 'webhook-delivered'
+  /** Every attempt to POST the Decision to `notify.url` failed, or the URL was no longer allowed. */
+  | 'webhook-failed';
 
 export interface LogEvent {
   requestId: string;

@@ -6,7 +6,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Decision, Vote } from '../schemas/decision.ts';
 import { REQUESTS } from '../tables.ts';
-import type { RequestStatus, StoredRequest } from './model.ts';
+import type { RequestStatus, StoredRequest, WebhookRecord } from './model.ts';
 import type { TxItem } from './transact.ts';
 
 export function isConditionFailure(err: unknown): boolean {
@@ -154,6 +154,20 @@ export class RequestStore {
         ConditionExpression: conditions.join(' AND '),
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
+      },
+    };
+  }
+
+  /** Record a final request's webhook outcome, once: a second outcome for the same request is refused. */
+  webhookItem(requestId: string, record: WebhookRecord): TxItem {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { requestId },
+        UpdateExpression: 'SET webhook = :webhook',
+        ConditionExpression: 'attribute_exists(requestId) AND attribute_not_exists(webhook) AND #status IN (:decided, :expired, :cancelled)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':webhook': record, ':decided': 'DECIDED', ':expired': 'EXPIRED', ':cancelled': 'CANCELLED' },
       },
     };
   }

@@ -35,6 +35,8 @@ export interface TestStackOptions {
   log?: (line: string) => void;
   /** Add to the synthesized template before it is resolved, e.g. an event rule the CDK app does not have yet. */
   amendTemplate?: LocalStackOptions['amendTemplate'];
+  /** Local-only HTTP and file targets for the decision events. */
+  forwardEvents?: LocalStackOptions['forwardEvents'];
 }
 
 export interface TestStack extends LocalStack {
@@ -92,6 +94,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     scheduleRetryDelayMs: 0,
     eventRetryDelayMs: 0,
     amendTemplate: options.amendTemplate,
+    forwardEvents: options.forwardEvents,
     functionLogLevel: options.functionLogLevel ?? 'ERROR',
     env: options.env,
     log: options.log,

@@ -4,7 +4,10 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { addComplianceChecks } from '#infra/compliance.ts';
-import { buildStack } from '../support/synth.ts';
+import { buildStack, TEST_CONFIG } from '../support/synth.ts';
+
+/** The test config with decision webhooks on: the webhook function, its rule and its secret are built. */
+const WITH_WEBHOOKS = { config: { ...TEST_CONFIG, webhooks: { allowedHosts: ['agent.example.com'] } } };
 
 function findings(report: PolicyValidationPluginReport): string[] {
   return report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}`));
@@ -34,6 +37,12 @@ describe('AWS Solutions checks (cdk-nag)', () => {
     expect(findings(new AwsSolutionsChecks().validateScope(app))).toEqual([]);
   });
 
+  it('find none with decision webhooks on either', () => {
+    const { app, stack } = buildStack(WITH_WEBHOOKS);
+    expect(stack.webhooks).toBeDefined();
+    expect(findings(new AwsSolutionsChecks().validateScope(app))).toEqual([]);
+  });
+
   it('run at synth as the app registers them, and pass', () => {
     const { app } = buildStack();
     addComplianceChecks(app);
@@ -48,8 +57,8 @@ describe('AWS Solutions checks (cdk-nag)', () => {
     expect(() => app.synth()).toThrow(/AwsSolutions-SQS4/);
   });
 
-  it('acknowledge only real findings, each with a specific reason', () => {
-    const { app } = buildStack();
+  it.each([['the test config', {}], ['decision webhooks on', WITH_WEBHOOKS]])('acknowledge only real findings, each with a specific reason (%s)', (_name, options) => {
+    const { app } = buildStack(options);
     const hidden = unacknowledgedChecks().validateScope(app).violations;
     const acks = acknowledgements(app);
     expect(acks.length).toBeGreaterThan(0);

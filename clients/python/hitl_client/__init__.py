@@ -10,6 +10,7 @@ from .client import (
     require_approval,
 )
 from .contract import Decision, ReviewRequest
+from .webhooks import WebhookVerificationError, verify_webhook
 
 __all__ = [
     "Decision",
@@ -22,4 +23,6 @@ __all__ = [
     "refusal_text",
     "request_id_of",
     "require_approval",
+    "verify_webhook",
+    "WebhookVerificationError",
 ]

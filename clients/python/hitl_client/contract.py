@@ -39,6 +39,8 @@ class ReviewRequest(_RequestRequired, total=False):
     ttlSeconds: int
     fallback: Fallback
     idempotencyKey: str
+    # {"url": "https://..."}: where the Decision is POSTed, signed (verify it with verify_webhook)
+    notify: Dict[str, str]
     action: Action
     question: str
     options: List[Dict[str, str]]

@@ -45,6 +45,8 @@ const common = {
   ttlSeconds: z.number().int().optional(),
   fallback: Fallback.optional(),
   idempotencyKey: z.string().optional(),
+  /** Where the Decision is POSTed, signed, when the request ends (verify it with verifyWebhook). */
+  notify: z.strictObject({ url: z.string() }).optional(),
 };
 
 export const ApprovalRequest = z.strictObject({ kind: z.literal('approval'), ...common, action: z.object({ name: z.string(), args: z.record(z.string(), JsonValue) }) });

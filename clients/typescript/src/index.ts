@@ -3,3 +3,4 @@ export { Hitl, ReviewHandle, ReviewFailedError, ReviewWaitAbortedError, requestI
 export { HitlConfigError, resolveConfig, type HitlOptions } from './config.ts';
 export { gate, refusalText, type GateRule, type ToolArgs, type ToolCallOptions } from './gate.ts';
 export * from './contract.ts';
+export { verifyWebhook, WebhookDecision, WebhookVerificationError, type VerifyWebhookOptions } from './webhooks.ts';
