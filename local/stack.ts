@@ -19,11 +19,12 @@ import { createDynamoServer, ensureTables } from './dynamodb.ts';
 import { EventBus } from './events/bus.ts';
 import { createEventsServer } from './events/server.ts';
 import { closeServer, listen, urlOf } from './http.ts';
-import { writeEndpointsFile, type Endpoints } from './endpoints-file.ts';
+import { writeEndpointsFile, type Endpoints, type EndpointsFile } from './endpoints-file.ts';
 import { ensurePrivateDir } from './json-file.ts';
 import { LocalLambda, type LambdaHandler } from './lambda.ts';
 import { readStackResources, type FunctionResource, type StackResources } from './resources.ts';
-import { createRespondServer } from './respond-server.ts';
+import { createRespondServer, type JwtApi } from './respond-server.ts';
+import { ensureIssuerKeys, ISSUER_KEY_FILE, jwksOf, jwtAuthorizer } from './in-app-issuer.ts';
 import { SchedulerEngine } from './scheduler/engine.ts';
 import { createSchedulerServer } from './scheduler/server.ts';
 import { createSecretsServer, ensureKeyRing, type LocalSecret } from './secrets.ts';
@@ -170,15 +171,38 @@ function splitEnv(functions: readonly FunctionResource[]): { common: Record<stri
   return { common, own, conflicts };
 }
 
-function findRespondFunction(resolver: TemplateResolver, resources: StackResources): string | undefined {
-  const targets = new Set(
+/** The logical ids of the functions behind HTTP API integrations: all of them, or those of one API. */
+function integratedFunctions(resolver: TemplateResolver, apiId?: string): Set<string> {
+  return new Set(
     resolver
       .resourcesOfType('AWS::ApiGatewayV2::Integration')
-      .map(([id]) => (resolver.resolve(resolver.template.Resources[id]!.Properties ?? {}) as { IntegrationUri?: string }).IntegrationUri)
+      .map(([, r]) => r.Properties as { ApiId?: { Ref?: string }; IntegrationUri?: unknown } | undefined)
+      .filter((p) => apiId === undefined || p?.ApiId?.Ref === apiId)
+      .map((p) => resolver.resolve(p?.IntegrationUri ?? null))
       .filter((uri): uri is string => typeof uri === 'string')
       .map(functionNameOf),
   );
-  return resources.functions.find((f) => targets.has(f.logicalId))?.logicalId;
+}
+
+/** The HTTP API with a JWT authorizer (the in-app API): its id, issuer, audiences and route keys. */
+function findJwtApi(resolver: TemplateResolver): { apiId: string; issuer: string; audience: string[]; routeKeys: string[] } | undefined {
+  for (const [, r] of resolver.resourcesOfType('AWS::ApiGatewayV2::Authorizer')) {
+    const p = resolver.resolve(r.Properties ?? {}) as { AuthorizerType?: string; JwtConfiguration?: { Issuer?: string; Audience?: string[] } };
+    const apiId = (r.Properties as { ApiId?: { Ref?: string } } | undefined)?.ApiId?.Ref;
+    if (p.AuthorizerType !== 'JWT' || !apiId || !p.JwtConfiguration?.Issuer) continue;
+    const routeKeys = resolver
+      .resourcesOfType('AWS::ApiGatewayV2::Route')
+      .map(([, route]) => route.Properties as { ApiId?: { Ref?: string }; RouteKey?: string } | undefined)
+      .filter((rp) => rp?.ApiId?.Ref === apiId && typeof rp.RouteKey === 'string')
+      .map((rp) => rp!.RouteKey!);
+    return { apiId, issuer: p.JwtConfiguration.Issuer, audience: p.JwtConfiguration.Audience ?? [], routeKeys };
+  }
+  return undefined;
+}
+
+function findRespondFunction(resolver: TemplateResolver, resources: StackResources, except: Set<string>): string | undefined {
+  const targets = integratedFunctions(resolver);
+  return resources.functions.find((f) => targets.has(f.logicalId) && !except.has(f.logicalId))?.logicalId;
 }
 
 /** The deployment config the functions receive, as JSON (undefined if they receive none or it is not JSON). */
@@ -225,7 +249,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     // The respond server first: its URL is the stack's API URL, which the template wires into the functions.
     let respondInvoke: ((event: APIGatewayProxyEventV2) => Promise<unknown>) | undefined;
-    const respondServer = createRespondServer(() => respondInvoke, log);
+    let jwtApiTarget: JwtApi | undefined;
+    const respondServer = createRespondServer(() => respondInvoke, log, () => jwtApiTarget);
     const respondPort = await listen(respondServer, wanted.respond, 'review links (respond)');
     cleanup.push(() => closeServer(respondServer));
     const respondUrl = urlOf(respondPort);
@@ -343,9 +368,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Handlers that read a variable only when first invoked find it too (values of the last function win).
     for (const vars of own.values()) Object.assign(process.env, vars, options.env);
 
-    const respondFunction = findRespondFunction(resolver, resources);
+    const jwt = findJwtApi(resolver);
+    const appFunctions = jwt ? integratedFunctions(resolver, jwt.apiId) : new Set<string>();
+    const respondFunction = findRespondFunction(resolver, resources, appFunctions);
     if (respondFunction) respondInvoke = (event) => lambda.invoke(respondFunction, event);
     else log('no function behind an HTTP API in the template; the respond server answers 503');
+    let inApp: EndpointsFile['inApp'];
+    const appFunction = [...appFunctions][0];
+    if (jwt && appFunction) {
+      const keys = await ensureIssuerKeys(stateDir);
+      const authorize = jwtAuthorizer(jwksOf(keys), { issuer: jwt.issuer, audience: jwt.audience });
+      jwtApiTarget = { routeKeys: jwt.routeKeys, authorize, invoke: (event) => lambda.invoke(appFunction, event) };
+      inApp = { url: respondUrl, issuer: jwt.issuer, audience: jwt.audience, keyFile: join(stateDir, ISSUER_KEY_FILE), jwks: jwksOf(keys) };
+    }
 
     // Replayed executions re-issue their task tokens before any overdue expiry schedule fires.
     const replayed = sfn.resume();
@@ -401,6 +436,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       scheduleGroup,
       signingSecretId: resources.secrets[0]?.arn,
       reviewerGroups: reviewerGroupsOf(resources),
+      ...(inApp ? { inApp } : {}),
       config: configOf(resources),
       env: clientEnv,
       pid: process.pid,
