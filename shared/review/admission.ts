@@ -77,15 +77,23 @@ function dutyIssue(request: ReviewRequest, resolved: ResolvedRule, group: Review
 }
 
 /**
- * Who answers: the policy rule's group, else the request's respondent (in the host app, when the deployment
- * enables in-app answers), else the request's group.
+ * The group the matched policy rule names itself. One inherited from `policy.default` is what applies when
+ * a request names nobody; it does not override a respondent.
+ */
+function ruleOwnGroup(config: DeploymentConfig, resolved: ResolvedRule): string | undefined {
+  return config.policy?.rules.find((r) => r.name === resolved.rule.name)?.reviewerGroup;
+}
+
+/**
+ * Who answers: the group the matched policy rule names, else the request's respondent (in the host app,
+ * when the deployment enables in-app answers), else the request's group or the policy default's.
  */
 function reviewersOf(request: ReviewRequest, resolved: ResolvedRule, config: DeploymentConfig, issues: IssueSummary[]): { groupName?: string; group?: ReviewerGroup } {
   const known = Object.keys(config.reviewerGroups).join(', ');
   if (request.respondent && request.reviewerGroup !== undefined) {
     issues.push({ path: 'respondent', message: 'name either a reviewerGroup or a respondent, not both' });
   }
-  if (resolved.rule.reviewerGroup === undefined && request.respondent && request.reviewerGroup === undefined) {
+  if (ruleOwnGroup(config, resolved) === undefined && request.respondent && request.reviewerGroup === undefined) {
     const group = inAppGroup(config);
     if (!group) {
       issues.push({ path: 'respondent', message: 'this deployment does not enable in-app answers (config inApp); name a reviewerGroup instead' });
