@@ -15,7 +15,8 @@ const HEADERS = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosnif
 type Env = { Bindings: { event: LambdaEvent } };
 
 const send = (r: ApiResult) => new Response(JSON.stringify(r.body), { status: r.status, headers: HEADERS });
-const unauthorized = () => send({ status: 401, body: { message: 'Unauthorized' } });
+// Only reachable without the authorizer in front (a misconfigured route): API Gateway answers 401 itself.
+const unauthorized = () => send({ status: 401, body: { error: { code: 'no-claims', message: 'No verified token claims reached the function.' } } });
 
 /** The `sub` the JWT authorizer put in the request context (API Gateway HTTP API payload 2.0). */
 function subOf(c: Context<Env>): string | undefined {
