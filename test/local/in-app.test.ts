@@ -3,7 +3,7 @@
  * authorizer, lists it for that user only and takes their answer through the same finalizeDecision path.
  */
 import { readFileSync } from 'node:fs';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -168,6 +168,17 @@ describe('local stack: in-app answers', () => {
     expect((await row(requestId)).pendingRespondent).toBeUndefined();
     expect(await pendingIds('alice')).not.toContain(requestId);
     expect((await answer(requestId, tokens.alice, { choice: 'approve' })).status).toBe(409);
+  });
+
+  it('two answers sent at once: one is recorded with one final event, the other is told who decided', async () => {
+    const { executionArn, requestId } = await start(crmEdit('C-5', 'alice'));
+    await waitListed('alice', requestId);
+    const replies = await Promise.all([answer(requestId, tokens.alice, { choice: 'approve' }), answer(requestId, tokens.alice, { choice: 'deny', reason: 'not now' })]);
+    expect(replies.map((r) => r.status).sort()).toEqual([200, 409]);
+    const output = JSON.parse((await stack.waitForExecution(executionArn)).output!) as { outcome: string };
+    expect(output.outcome).toBe(((await row(requestId)).decision as { outcome: string }).outcome);
+    const events = await stack.clients.doc.send(new QueryCommand({ TableName: stack.tables.decisions, KeyConditionExpression: 'requestId = :id', ExpressionAttributeValues: { ':id': requestId }, ConsistentRead: true }));
+    expect((events.Items ?? []).filter((e) => e.event === 'decided')).toHaveLength(1);
   });
 
   it('hitl token mints a token the local authorizer accepts', async () => {
