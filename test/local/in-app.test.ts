@@ -185,7 +185,16 @@ describe('local stack: in-app answers', () => {
     const out: string[] = [];
     const code = await main(['token', '--user', 'carol', '--state-dir', stack.stateDir], { out: (t) => out.push(t), err: (t) => out.push(t) });
     expect(code).toBe(0);
-    expect(await pendingIds('carol', out[0]!.trim())).toEqual([]);
+    const carol = out[0]!.trim();
+    expect(await pendingIds('carol', carol)).toEqual([]);
+    const started = await main(
+      ['request', '--agent', 'crm-agent', '--action', 'crm.update_contact', '--args', '{"contact_id":"C-9"}', '--reason', 'typo in the name', '--risk', 'internal', '--respondent', 'carol', '--state-dir', stack.stateDir],
+      { out: (t) => out.push(t), err: (t) => out.push(t) },
+    );
+    expect(started, out.join('\n')).toBe(0);
+    const deadline = Date.now() + 30_000;
+    while ((await pendingIds('carol', carol)).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(await pendingIds('carol', carol)).toHaveLength(1);
   });
 
   it('a policy rule that names a group overrides the respondent: emailed to the group, not listed in the app', async () => {
