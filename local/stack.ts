@@ -118,6 +118,8 @@ export interface LocalStack {
   /** Executions a restart replayed. */
   replayed: string[];
   synth: { cached: boolean; durationMs: number };
+  /** The in-app API, when the config enables in-app answers (its routes are on the respond port). */
+  inApp?: EndpointsFile['inApp'];
   /** Emails in the mail viewer, oldest first. */
   emails(): Promise<StoredEmail[]>;
   stop(): Promise<void>;
@@ -464,6 +466,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       resources,
       replayed,
       synth: { cached: synth.cached, durationMs: synth.durationMs },
+      ...(inApp ? { inApp } : {}),
       async emails() {
         const res = await fetch(`${endpoints.ses}/store`);
         return ((await res.json()) as { emails: StoredEmail[] }).emails;
