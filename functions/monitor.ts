@@ -5,6 +5,7 @@
 import { createClients, createMetrics } from '#shared/clients.ts';
 import { storeDepsFromEnv } from '#shared/review/deps.ts';
 import { resumeStuck } from '#shared/review/finalize.ts';
+import { queueNames } from '#shared/review/groups.ts';
 import { publishQueueStats, queueStats, type QueueStats } from '#shared/review/queue.ts';
 
 const clients = createClients();
@@ -13,7 +14,7 @@ const metrics = deps.metrics ?? createMetrics('monitor');
 
 export async function handler(): Promise<QueueStats[]> {
   const now = deps.now();
-  const groups = Object.keys(deps.config.reviewerGroups);
+  const groups = queueNames(deps.config);
   const stats = await Promise.all(groups.map((group) => queueStats(deps.requests, group, now)));
   for (const s of stats) publishQueueStats(metrics, s);
   await Promise.all(groups.map((group) => resumeStuck(deps, group)));

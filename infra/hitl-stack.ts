@@ -17,6 +17,7 @@ import { DecisionAnalytics } from './constructs/decision-analytics.ts';
 import { DecisionDashboard } from './constructs/decision-dashboard.ts';
 import { DecisionWebhooks } from './constructs/decision-webhooks.ts';
 import { ExpiryScheduling } from './constructs/expiry-scheduling.ts';
+import { InAppApi } from './constructs/in-app-api.ts';
 import { POWERTOOLS_SERVICE_NAME } from './constructs/handler-function.ts';
 import { ReviewApi } from './constructs/review-api.ts';
 import { ReviewFunctions } from './constructs/review-functions.ts';
@@ -56,6 +57,8 @@ export class HitlStack extends Stack {
   readonly dashboard: DecisionDashboard;
   /** Present when the config allows webhook hosts: POSTs each Decision to its request's `notify.url`. */
   readonly webhooks?: DecisionWebhooks;
+  /** In-app answers, when the config enables them (`inApp`). */
+  readonly inApp?: InAppApi;
 
   constructor(scope: Construct, id: string, props: HitlStackProps) {
     super(scope, id, props);
@@ -149,6 +152,25 @@ export class HitlStack extends Stack {
       },
       targets: [new targets.LambdaFunction(settle.function, { retryAttempts: 185, maxEventAge: Duration.hours(24), deadLetterQueue: this.scheduling.deadLetterQueue })],
     });
+
+    if (config.inApp) {
+      this.inApp = new InAppApi(this, 'InApp', {
+        issuer: config.inApp.issuer,
+        audience: config.inApp.audience,
+        environment: { [ENV.requestsTable]: this.tables.requests.tableName, [ENV.decisionsTable]: this.tables.decisionLog.tableName, [ENV.config]: configEnv },
+        tables: this.tables,
+        workflow: this.workflow,
+        scheduling: this.scheduling,
+        signingSecret: this.signingSecret,
+        decisionBus: this.decisionBus,
+        expireFunctionArn: expire.function.functionArn,
+        reviewApiUrl: this.api.url,
+        rateLimit: config.api.rateLimit,
+        burstLimit: config.api.burstLimit,
+        logRemovalPolicy: removalPolicy,
+      });
+      new CfnOutput(this, 'InAppApiUrl', { value: this.inApp.url, description: 'Base URL of the in-app API (JWT): /v1/respondents/{id}/pending, /v1/requests/{id}' });
+    }
 
     this.tables.grantPendingQueue(monitor.role);
     // The monitor finishes resumes a crash left undone.

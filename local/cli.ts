@@ -4,7 +4,7 @@
  * table names, to AWS with the standard SDK config.
  */
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import {
@@ -29,6 +29,7 @@ import { FallbackPolicy, KINDS, parseReviewRequest, type ReviewRequest } from '#
 import { DecisionLog, type TimeWindow } from '#shared/store/decision-log.ts';
 import { runDemoAgent, summarizeDecision } from './demo-agent.ts';
 import { NoLocalStackError, readEndpointsFile, type EndpointsFile } from './endpoints-file.ts';
+import { ensureIssuerKeys, mintToken } from './in-app-issuer.ts';
 import type { DecisionDatabase } from './sql.ts';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { suggestCommand, SUGGESTED_FILE, whatifCommand, type ReadDecisions } from './policy-commands.ts';
@@ -44,6 +45,8 @@ Usage:
   hitl demo                                       the demo agent's refund request
   hitl env                                        shell exports that point AWS CLIs and SDKs at the local stack
   hitl webhook-secret                             the secret decision webhooks are signed with (verify with it)
+  hitl token --user <id> [--ttl <seconds>] [--email <address>]
+                                                  a JWT for the local in-app API, signed by the local issuer
   hitl report [--since …] [--until …] [--agent <name>] [--action <type>] [--json]
                                                   rates, latency and findings per agent and action type
   hitl export [--since …] [--until …] [--agent <name>] [--action <type>] [--all]
@@ -69,6 +72,7 @@ Request options:
   --confidence <0..1>       the agent's confidence
   --idempotency-key <key>   same agent + key → same request and decision
   --requested-by <email>    the person the agent acts for (they may not decide it)
+  --respondent <user-id>    ask this app user in the host app (in-app answers) instead of a reviewer group
   --name <execution-name>   Step Functions execution name
   --wait                    wait for the Decision and print it (exit 0 whatever the outcome)
   --timeout <seconds>       give up waiting after this long (default: no limit)
@@ -123,6 +127,9 @@ const OPTIONS = {
   confidence: { type: 'string' },
   'idempotency-key': { type: 'string' },
   'requested-by': { type: 'string' },
+  respondent: { type: 'string' },
+  user: { type: 'string' },
+  email: { type: 'string' },
   name: { type: 'string' },
   input: { type: 'string' },
   wait: { type: 'boolean' },
@@ -230,8 +237,9 @@ export function requestFromFlags(values: Values, defaultGroup: string | undefine
     if (!m) throw new UsageError(`--plan takes <step>/<total>, e.g. 3/4; got "${values.plan}"`);
     planStep = { current: Number(m[1]), total: Number(m[2]) };
   }
-  const group = values.group ?? defaultGroup;
-  if (!group) throw new UsageError('--group is required (the reviewer group from the deployment config)');
+  const respondent = values.respondent === undefined ? undefined : { id: values.respondent };
+  const group = respondent ? values.group : (values.group ?? defaultGroup);
+  if (!group && !respondent) throw new UsageError('--group is required (the reviewer group from the deployment config), or --respondent for an in-app answer');
   if (values.fallback !== undefined && !FallbackPolicy.safeParse(values.fallback).success) {
     throw new UsageError(`--fallback must be one of ${FallbackPolicy.options.join(', ')}`);
   }
@@ -245,6 +253,7 @@ export function requestFromFlags(values: Values, defaultGroup: string | undefine
     risk: { class: values.risk, reversible: !values.irreversible },
     confidence: number(values.confidence, '--confidence'),
     reviewerGroup: group,
+    respondent,
     ttlSeconds: number(values.ttl, '--ttl'),
     fallback: values.fallback,
     idempotencyKey: values['idempotency-key'],
@@ -341,6 +350,17 @@ async function demo(values: Values, io: Io): Promise<number> {
   if (!t.local) throw new UsageError('hitl demo runs against the local stack');
   const decision = await runDemoAgent({ sfn: t.sfn, stateMachineArn: t.stateMachineArn, mailViewerUrl: t.local.endpoints.mailViewer, print: io.err });
   if (decision) io.out(printableJson(decision, 2));
+  return 0;
+}
+
+/** `hitl token --user alice`: a JWT the local in-app API accepts for that user (development only). */
+async function token(values: Values, io: Io): Promise<number> {
+  if (!values.user) throw new UsageError('hitl token --user <id>: the user id (JWT sub) the token is for');
+  const local = readEndpointsFile(resolve(values['state-dir'] ?? '.hitl'));
+  if (!local.inApp) throw new UsageError('The local stack has no in-app API: enable it with "inApp" in the deployment config (docs/in-app.md)');
+  const keys = await ensureIssuerKeys(dirname(local.inApp.keyFile));
+  const ttlSeconds = number(values.ttl, '--ttl');
+  io.out(await mintToken(keys, { issuer: local.inApp.issuer, audience: local.inApp.audience, sub: values.user, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}), ...(values.email ? { email: values.email } : {}) }));
   return 0;
 }
 
@@ -588,6 +608,8 @@ export async function main(argv: string[], terminal: Io = defaultIo): Promise<nu
         return env(values, io);
       case 'webhook-secret':
         return await webhookSecret(values, io);
+      case 'token':
+        return await token(values, io);
       case 'report':
         return await reportCommand(values, io);
       case 'export':

@@ -33,6 +33,11 @@ export interface EndpointsFile {
   /** The decision webhooks' signing secret (`hitl webhook-secret` prints it); absent when webhooks are off. */
   webhookSecretId?: string;
   reviewerGroups: string[];
+  /**
+   * In-app answers, when the config enables them: the in-app API (served on the respond port), the issuer
+   * and audiences its emulated JWT authorizer accepts, and the local issuer's key pair (`hitl token`).
+   */
+  inApp?: { url: string; issuer: string; audience: string[]; keyFile: string; jwks: unknown };
   /** The deployment config the functions run with (their HITL_CONFIG), for the analytics commands. */
   config?: unknown;
   /** AWS_* variables that point SDKs and CLIs at the stack. */

@@ -62,6 +62,7 @@ function banner(stack: LocalStack): string {
     ['DynamoDB', e.dynamodb, `${stack.tables.requests}, ${stack.tables.decisions}`],
     ['Secrets Manager', e.secretsManager, `signing keys in ${shown(stack.signingKeyFile)}${stack.webhookSecretFile ? '; webhook secret: npx hitl webhook-secret' : ''}`],
     ['EventBridge', e.events, eventRulesNote(stack)],
+    ...(stack.inApp ? [['In-app API', `${stack.inApp.url}/v1/`, 'JWT authorizer; a token: npx hitl token --user <id>']] : []),
   ];
   return [
     '',

@@ -20,11 +20,12 @@ import { EventBus } from './events/bus.ts';
 import { forwardRules, type LocalForward } from './events/forwards.ts';
 import { createEventsServer } from './events/server.ts';
 import { closeServer, listen, urlOf } from './http.ts';
-import { writeEndpointsFile, type Endpoints } from './endpoints-file.ts';
+import { writeEndpointsFile, type Endpoints, type EndpointsFile } from './endpoints-file.ts';
 import { ensurePrivateDir } from './json-file.ts';
 import { LocalLambda, type LambdaHandler } from './lambda.ts';
 import { readStackResources, type FunctionResource, type StackResources } from './resources.ts';
-import { createRespondServer } from './respond-server.ts';
+import { createRespondServer, type JwtApi } from './respond-server.ts';
+import { ensureIssuerKeys, ISSUER_KEY_FILE, jwksOf, jwtAuthorizer } from './in-app-issuer.ts';
 import { SchedulerEngine } from './scheduler/engine.ts';
 import { createSchedulerServer } from './scheduler/server.ts';
 import { createSecretsServer, ensureKeyRing, ensureWebhookSecret, type LocalSecret } from './secrets.ts';
@@ -125,6 +126,8 @@ export interface LocalStack {
   /** Executions a restart replayed. */
   replayed: string[];
   synth: { cached: boolean; durationMs: number };
+  /** The in-app API, when the config enables in-app answers (its routes are on the respond port). */
+  inApp?: EndpointsFile['inApp'];
   /** Emails in the mail viewer, oldest first. */
   emails(): Promise<StoredEmail[]>;
   stop(): Promise<void>;
@@ -178,15 +181,38 @@ function splitEnv(functions: readonly FunctionResource[]): { common: Record<stri
   return { common, own, conflicts };
 }
 
-function findRespondFunction(resolver: TemplateResolver, resources: StackResources): string | undefined {
-  const targets = new Set(
+/** The logical ids of the functions behind HTTP API integrations: all of them, or those of one API. */
+function integratedFunctions(resolver: TemplateResolver, apiId?: string): Set<string> {
+  return new Set(
     resolver
       .resourcesOfType('AWS::ApiGatewayV2::Integration')
-      .map(([id]) => (resolver.resolve(resolver.template.Resources[id]!.Properties ?? {}) as { IntegrationUri?: string }).IntegrationUri)
+      .map(([, r]) => r.Properties as { ApiId?: { Ref?: string }; IntegrationUri?: unknown } | undefined)
+      .filter((p) => apiId === undefined || p?.ApiId?.Ref === apiId)
+      .map((p) => resolver.resolve(p?.IntegrationUri ?? null))
       .filter((uri): uri is string => typeof uri === 'string')
       .map(functionNameOf),
   );
-  return resources.functions.find((f) => targets.has(f.logicalId))?.logicalId;
+}
+
+/** The HTTP API with a JWT authorizer (the in-app API): its id, issuer, audiences and route keys. */
+function findJwtApi(resolver: TemplateResolver): { apiId: string; issuer: string; audience: string[]; routeKeys: string[] } | undefined {
+  for (const [, r] of resolver.resourcesOfType('AWS::ApiGatewayV2::Authorizer')) {
+    const p = resolver.resolve(r.Properties ?? {}) as { AuthorizerType?: string; JwtConfiguration?: { Issuer?: string; Audience?: string[] } };
+    const apiId = (r.Properties as { ApiId?: { Ref?: string } } | undefined)?.ApiId?.Ref;
+    if (p.AuthorizerType !== 'JWT' || !apiId || !p.JwtConfiguration?.Issuer) continue;
+    const routeKeys = resolver
+      .resourcesOfType('AWS::ApiGatewayV2::Route')
+      .map(([, route]) => route.Properties as { ApiId?: { Ref?: string }; RouteKey?: string } | undefined)
+      .filter((rp) => rp?.ApiId?.Ref === apiId && typeof rp.RouteKey === 'string')
+      .map((rp) => rp!.RouteKey!);
+    return { apiId, issuer: p.JwtConfiguration.Issuer, audience: p.JwtConfiguration.Audience ?? [], routeKeys };
+  }
+  return undefined;
+}
+
+function findRespondFunction(resolver: TemplateResolver, resources: StackResources, except: Set<string>): string | undefined {
+  const targets = integratedFunctions(resolver);
+  return resources.functions.find((f) => targets.has(f.logicalId) && !except.has(f.logicalId))?.logicalId;
 }
 
 /** The deployment config the functions receive, as JSON (undefined if they receive none or it is not JSON). */
@@ -233,7 +259,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     // The respond server first: its URL is the stack's API URL, which the template wires into the functions.
     let respondInvoke: ((event: APIGatewayProxyEventV2) => Promise<unknown>) | undefined;
-    const respondServer = createRespondServer(() => respondInvoke, log);
+    let jwtApiTarget: JwtApi | undefined;
+    const respondServer = createRespondServer(() => respondInvoke, log, () => jwtApiTarget);
     const respondPort = await listen(respondServer, wanted.respond, 'review links (respond)');
     cleanup.push(() => closeServer(respondServer));
     const respondUrl = urlOf(respondPort);
@@ -358,9 +385,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Handlers that read a variable only when first invoked find it too (values of the last function win).
     for (const vars of own.values()) Object.assign(process.env, vars, options.env);
 
-    const respondFunction = findRespondFunction(resolver, resources);
+    const jwt = findJwtApi(resolver);
+    const appFunctions = jwt ? integratedFunctions(resolver, jwt.apiId) : new Set<string>();
+    const respondFunction = findRespondFunction(resolver, resources, appFunctions);
     if (respondFunction) respondInvoke = (event) => lambda.invoke(respondFunction, event);
     else log('no function behind an HTTP API in the template; the respond server answers 503');
+    let inApp: EndpointsFile['inApp'];
+    const appFunction = [...appFunctions][0];
+    if (jwt && appFunction) {
+      const keys = await ensureIssuerKeys(stateDir);
+      const authorize = jwtAuthorizer(jwksOf(keys), { issuer: jwt.issuer, audience: jwt.audience });
+      jwtApiTarget = { routeKeys: jwt.routeKeys, authorize, invoke: (event) => lambda.invoke(appFunction, event) };
+      inApp = { url: respondUrl, issuer: jwt.issuer, audience: jwt.audience, keyFile: join(stateDir, ISSUER_KEY_FILE), jwks: jwksOf(keys) };
+    }
 
     // Replayed executions re-issue their task tokens before any overdue expiry schedule fires.
     const replayed = sfn.resume();
@@ -417,6 +454,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       signingSecretId: resources.secrets.find((s) => s.arn !== webhookSecretId)?.arn,
       webhookSecretId,
       reviewerGroups: reviewerGroupsOf(resources),
+      ...(inApp ? { inApp } : {}),
       config: configOf(resources),
       env: clientEnv,
       pid: process.pid,
@@ -445,6 +483,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       resources,
       replayed,
       synth: { cached: synth.cached, durationMs: synth.durationMs },
+      ...(inApp ? { inApp } : {}),
       async emails() {
         const res = await fetch(`${endpoints.ses}/store`);
         return ((await res.json()) as { emails: StoredEmail[] }).emails;

@@ -9,6 +9,11 @@ export const REQUESTS = {
    * been told; filtered on status, the index is the live queue oldest first, or the resumes still due.
    */
   pendingIndex: { name: 'pending-by-age', partitionKey: 'pendingGroup', sortKey: 'createdAt' },
+  /**
+   * Sparse: PENDING rows of an in-app request carry `pendingRespondent` (the respondent's user id), written
+   * in the transaction that creates the row and removed in the one that ends it: a user's open requests.
+   */
+  respondentIndex: { name: 'pending-by-respondent', partitionKey: 'pendingRespondent', sortKey: 'createdAt' },
   ttlAttribute: 'purgeAt',
 } as const;
 
@@ -25,7 +30,7 @@ export const DECISION_LOG = {
 } as const;
 
 export type IndexDef = { name: string; partitionKey: string; sortKey: string };
-export const REQUESTS_INDEXES: readonly IndexDef[] = [REQUESTS.pendingIndex];
+export const REQUESTS_INDEXES: readonly IndexDef[] = [REQUESTS.pendingIndex, REQUESTS.respondentIndex];
 export const DECISION_LOG_INDEXES: readonly IndexDef[] = [
   DECISION_LOG.byAgentIndex,
   DECISION_LOG.byActionIndex,

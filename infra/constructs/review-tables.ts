@@ -40,7 +40,7 @@ export class ReviewTables extends Construct {
     );
   }
 
-  /** Requests table access; `Query` covers the table and the pending-by-age index. */
+  /** Requests table access; `Query` covers the table and its pending-by-age and pending-by-respondent indexes. */
   grantRequests(grantee: iam.IGrantable, ...actions: RequestsAction[]): iam.Grant {
     return grant(grantee, this.requests, REQUESTS_INDEXES, actions);
   }

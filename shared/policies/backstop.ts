@@ -13,6 +13,7 @@ export function longestLifeSeconds(group: ReviewerGroup): number {
 }
 
 export function backstopSeconds(config: DeploymentConfig): number {
-  const longest = Math.max(...Object.values(config.reviewerGroups).map(longestLifeSeconds));
+  // An in-app request has one time box: no tiers to escalate through, no business hours to hold for.
+  const longest = Math.max(...Object.values(config.reviewerGroups).map(longestLifeSeconds), config.inApp?.maxTtlSeconds ?? 0);
   return longest + config.backstopGraceSeconds;
 }

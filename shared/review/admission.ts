@@ -14,6 +14,7 @@ import type { IssueSummary } from '../schemas/issues.ts';
 import { parseReviewRequest, type ReviewRequest } from '../schemas/review-request.ts';
 import type { RequestPolicy } from '../store/model.ts';
 import { webhookUrlIssue } from '../webhooks/url.ts';
+import { IN_APP_GROUP, inAppGroup } from './groups.ts';
 
 /** A validated request with its time box and reviewer group resolved. */
 export type AdmittedRequest = ReviewRequest & { ttlSeconds: number; reviewerGroup: string };
@@ -47,7 +48,7 @@ export function requestPolicy(resolved: ResolvedRule, kind: ReviewRequest['kind'
   };
 }
 
-function fallbackIssue(request: ReviewRequest, resolved: ResolvedRule, group: ReviewerGroup | undefined, groupName: string): IssueSummary | undefined {
+function fallbackIssue(request: ReviewRequest, resolved: ResolvedRule, group: ReviewerGroup | undefined, who: string): IssueSummary | undefined {
   const { rule, risk } = resolved;
   const fallback = request.fallback;
   if (!rule.fallbacks.includes(fallback)) {
@@ -59,7 +60,7 @@ function fallbackIssue(request: ReviewRequest, resolved: ResolvedRule, group: Re
     return { path: 'fallback', message: `fallback "approve" is refused for ${describeRisk(risk)}${claim}: ${unsafe}, and a policy approves only reversible actions of a low risk class` };
   }
   if (fallback === 'hold' && group && !group.businessHours) {
-    return { path: 'fallback', message: `fallback "hold" needs business hours, and group "${groupName}" has none` };
+    return { path: 'fallback', message: `fallback "hold" needs business hours, and ${who} none` };
   }
   return undefined;
 }
@@ -77,30 +78,68 @@ function dutyIssue(request: ReviewRequest, resolved: ResolvedRule, group: Review
   };
 }
 
+/**
+ * The group the matched policy rule names itself. One inherited from `policy.default` is what applies when
+ * a request names nobody; it does not override a respondent.
+ */
+function ruleOwnGroup(config: DeploymentConfig, resolved: ResolvedRule): string | undefined {
+  return config.policy?.rules.find((r) => r.name === resolved.rule.name)?.reviewerGroup;
+}
+
+/**
+ * Who answers: the group the matched policy rule names, else the request's respondent (in the host app,
+ * when the deployment enables in-app answers), else the request's group or the policy default's.
+ */
+function reviewersOf(request: ReviewRequest, resolved: ResolvedRule, config: DeploymentConfig, issues: IssueSummary[]): { groupName?: string; group?: ReviewerGroup } {
+  const known = Object.keys(config.reviewerGroups).join(', ');
+  if (request.respondent && request.reviewerGroup !== undefined) {
+    issues.push({ path: 'respondent', message: 'name either a reviewerGroup or a respondent, not both' });
+  }
+  if (ruleOwnGroup(config, resolved) === undefined && request.respondent && request.reviewerGroup === undefined) {
+    const group = inAppGroup(config);
+    if (!group) {
+      issues.push({ path: 'respondent', message: 'this deployment does not enable in-app answers (config inApp); name a reviewerGroup instead' });
+      return {};
+    }
+    const quorum = quorumFor(resolved.rule, request.kind);
+    if (quorum) issues.push({ path: 'respondent', message: `policy rule ${resolved.rule.name} needs ${quorum.approvals} approvals and a respondent is one person; the rule must name a reviewer group` });
+    return { groupName: IN_APP_GROUP, group };
+  }
+  const groupName = resolved.rule.reviewerGroup ?? request.reviewerGroup;
+  const group = groupName === undefined ? undefined : config.reviewerGroups[groupName];
+  if (groupName === undefined) {
+    issues.push({ path: 'reviewerGroup', message: `name a reviewer group${config.inApp ? ' or a respondent' : ''}: policy rule ${resolved.rule.name} names none; configured groups: ${known}` });
+  } else if (!group) {
+    issues.push({ path: 'reviewerGroup', message: `no reviewer group "${groupName}" is configured; configured groups: ${known}` });
+  }
+  return { groupName, group };
+}
+
+/** Separation of duties for an in-app request: the person the agent acts for cannot be its respondent. */
+function respondentDutyIssue(request: ReviewRequest): IssueSummary | undefined {
+  const email = request.respondent?.email;
+  if (!email || !request.requestedBy || email.toLowerCase() !== request.requestedBy.toLowerCase()) return undefined;
+  return { path: 'respondent', message: `${email} is the person the agent acts for (requestedBy) and cannot decide the request` };
+}
+
 /** Parse and check a raw ReviewRequest; every problem is reported at once, each with its path. */
 export function admitRequest(raw: unknown, config: DeploymentConfig): Admission {
   const request = parseReviewRequest(raw, config.limits);
   const resolved = resolveRule(config, request);
   const issues: IssueSummary[] = [];
-  const groupName = resolved.rule.reviewerGroup ?? request.reviewerGroup;
-  const group = groupName === undefined ? undefined : config.reviewerGroups[groupName];
-  const known = Object.keys(config.reviewerGroups).join(', ');
-  if (groupName === undefined) {
-    issues.push({ path: 'reviewerGroup', message: `name a reviewer group: policy rule ${resolved.rule.name} names none; configured groups: ${known}` });
-  } else if (!group) {
-    issues.push({ path: 'reviewerGroup', message: `no reviewer group "${groupName}" is configured; configured groups: ${known}` });
-  }
+  const { groupName, group } = reviewersOf(request, resolved, config, issues);
+  const inApp = groupName === IN_APP_GROUP;
   let ttlSeconds = request.ttlSeconds ?? 0;
   if (group) {
     const box = timeBoxOf(resolved, group);
     ttlSeconds = request.ttlSeconds ?? box.default;
-    const bound = resolved.rule.ttl.max !== undefined && resolved.rule.ttl.max < group.maxTtlSeconds ? `policy rule ${resolved.rule.name}'s` : "the group's";
+    const bound = resolved.rule.ttl.max !== undefined && resolved.rule.ttl.max < group.maxTtlSeconds ? `policy rule ${resolved.rule.name}'s` : inApp ? "in-app requests'" : "the group's";
     if (ttlSeconds > box.max) issues.push({ path: 'ttlSeconds', message: `${ttlSeconds} exceeds ${bound} maximum of ${box.max} seconds` });
     if (ttlSeconds < box.min) issues.push({ path: 'ttlSeconds', message: `${ttlSeconds} is below policy rule ${resolved.rule.name}'s minimum of ${box.min} seconds` });
   }
-  const fallback = fallbackIssue(request, resolved, group, groupName ?? '');
+  const fallback = fallbackIssue(request, resolved, group, inApp ? 'in-app requests have' : `group "${groupName ?? ''}" has`);
   if (fallback) issues.push(fallback);
-  const duty = group ? dutyIssue(request, resolved, group) : undefined;
+  const duty = !group ? undefined : inApp ? respondentDutyIssue(request) : dutyIssue(request, resolved, group);
   if (duty) issues.push(duty);
   const webhook = request.notify ? webhookUrlIssue(request.notify.url, config.webhooks) : undefined;
   if (webhook) issues.push({ path: 'notify.url', message: webhook });

@@ -38,7 +38,7 @@ function invalid(issues: IssueSummary[]): InvalidRequestError {
   return new InvalidRequestError(`Invalid response: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues);
 }
 
-function jsonType(value: JsonValue): 'string' | 'number' | 'boolean' | 'null' | 'array' | 'object' {
+export function jsonType(value: JsonValue): 'string' | 'number' | 'boolean' | 'null' | 'array' | 'object' {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   return typeof value as 'string' | 'number' | 'boolean' | 'object';

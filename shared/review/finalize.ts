@@ -16,6 +16,7 @@ import type { LogEventType, StoredRequest } from '../store/model.ts';
 import { describeError } from './decisions.ts';
 import { publishDecisionEvent, republishOwed } from './decision-event.ts';
 import type { ReviewDeps, StoreDeps } from './deps.ts';
+import { groupNamed } from './groups.ts';
 import { purgeAt } from './notify.ts';
 
 export type FinalEvent = Extract<LogEventType, 'decided' | 'expired' | 'corrected' | 'cancelled'>;
@@ -163,7 +164,7 @@ async function sendResume(deps: ResumeDeps, row: StoredRequest, taskToken: strin
  */
 export async function finalizeDecision(deps: ReviewDeps, seen: StoredRequest, args: FinalizeArgs): Promise<FinalizeResult> {
   const requestId = seen.requestId;
-  const extras: DecisionExtras = { outOfHours: isOutOfHours(deps.config.reviewerGroups[seen.reviewerGroup], seen.createdAt), ...args.extras };
+  const extras: DecisionExtras = { outOfHours: isOutOfHours(groupNamed(deps.config, seen.reviewerGroup), seen.createdAt), ...args.extras };
   const final = finalLogEvent(deps, seen, args.decision, args.event, args.actor, { ...args.details, ...decisionExtrasDetails(extras) });
   const row = await deps.ledger.finish(
     requestId,
@@ -187,7 +188,7 @@ export async function afterFinal(
   deps: ReviewDeps,
   row: StoredRequest,
   decision: Decision,
-  extras: DecisionExtras = { outOfHours: isOutOfHours(deps.config.reviewerGroups[row.reviewerGroup], row.createdAt) },
+  extras: DecisionExtras = { outOfHours: isOutOfHours(groupNamed(deps.config, row.reviewerGroup), row.createdAt) },
 ): Promise<Extract<FinalizeResult, { won: true }>> {
   const requestId = row.requestId;
   recordLatency(deps, row, decision);

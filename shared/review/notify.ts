@@ -7,7 +7,7 @@ import { reviewUrl } from '../signing.ts';
 import type { StoredRequest } from '../store/model.ts';
 import { describeError, visibleRow } from './decisions.ts';
 import type { ReviewDeps } from './deps.ts';
-import { groupOf } from './groups.ts';
+import { groupOf, IN_APP_GROUP } from './groups.ts';
 
 /**
  * Links stay valid for the longest a request of this deployment can live (every tier, a hold, the grace
@@ -37,6 +37,7 @@ export function deliveryKey(round: number, approver: string): string {
  * throw so the caller can retry or close the request.
  */
 export async function notifyCurrentTier(deps: ReviewDeps, row: StoredRequest): Promise<SentReviewEmail[]> {
+  if (row.reviewerGroup === IN_APP_GROUP) return listForRespondent(deps, row);
   const group = groupOf(deps.config, row);
   const ring = await deps.keyRing();
   const expiresAt = linkExpiresAt(row, deps.config);
@@ -71,6 +72,24 @@ export async function notifyCurrentTier(deps: ReviewDeps, row: StoredRequest): P
   await deps.requests.markNotified(row.requestId, row.tier, row.round);
   deps.log.info('Reviewers notified', { requestId: row.requestId, tier: row.tier, round: row.round, recipients: sent.length });
   return sent;
+}
+
+/**
+ * An in-app request is not emailed: its respondent finds it in the host app (the row is in the
+ * pending-by-respondent index from its creation). Logged as `notified` on the in-app channel.
+ */
+async function listForRespondent(deps: ReviewDeps, row: StoredRequest): Promise<SentReviewEmail[]> {
+  await deps.decisionLog.append({
+    requestId: row.requestId,
+    event: 'notified',
+    at: deps.now().toISOString(),
+    actor: 'system',
+    tier: row.tier,
+    details: { round: row.round, channel: 'in-app', respondent: row.request.respondent?.id },
+    ...purgeAt(deps.config, deps.now()),
+  });
+  await deps.requests.markNotified(row.requestId, row.tier, row.round);
+  return [];
 }
 
 /** The DynamoDB TTL attribute for rows and events, when the deployment sets a retention. */

@@ -17,6 +17,7 @@ import type { ReviewDeps } from './deps.ts';
 import { notifyCurrentTier, purgeAt } from './notify.ts';
 import { cancelRequest } from './cancel.ts';
 import { resumeOne } from './finalize.ts';
+import { IN_APP_GROUP } from './groups.ts';
 import { assertSameContent, logReplay } from './replay.ts';
 
 export interface OpenReviewInput {
@@ -70,6 +71,8 @@ export function newPendingRow(input: OpenReviewInput, now: Date, retention: { pu
     waiters: {},
     deliveries: {},
     pendingGroup: request.reviewerGroup,
+    // Written with the row, in its create transaction: the respondent's list shows it at once.
+    ...(request.reviewerGroup === IN_APP_GROUP && request.respondent ? { pendingRespondent: request.respondent.id } : {}),
     history: [{ tier: 1, tierName: group.tiers[0]?.name ?? 'tier 1', at: createdAt, why: 'requested' }],
     ...(policy ? { policy } : {}),
     ...retention,
@@ -111,7 +114,15 @@ export async function openReview(deps: ReviewDeps, input: OpenReviewInput): Prom
     at: fresh.createdAt,
     actor: `agent:${fresh.agent}`,
     tier: 1,
-    details: { kind: fresh.kind, actionType: fresh.actionType, reviewerGroup: fresh.reviewerGroup, ttlSeconds: fresh.ttlSeconds, fallback: fresh.fallback, rule: input.resolved.rule.name },
+    details: {
+      kind: fresh.kind,
+      actionType: fresh.actionType,
+      reviewerGroup: fresh.reviewerGroup,
+      ...(fresh.pendingRespondent ? { respondent: fresh.pendingRespondent } : {}),
+      ttlSeconds: fresh.ttlSeconds,
+      fallback: fresh.fallback,
+      rule: input.resolved.rule.name,
+    },
     ...purgeAt(deps.config, now),
   };
   if (await deps.ledger.create(fresh, created)) {

@@ -126,7 +126,7 @@ function decidedNotice(row: StoredRequest): string | undefined {
 }
 
 /** The round's time box has run out and its expiry has not been applied yet: too late to decide. */
-function timeBoxOver(row: StoredRequest, now: Date): boolean {
+export function timeBoxOver(row: StoredRequest, now: Date): boolean {
   return row.status === 'PENDING' && !row.heldUntil && Date.parse(row.expiresAt) <= now.getTime();
 }
 

@@ -109,6 +109,24 @@ export const DeploymentConfig = z
         dlqDepth: z.number().int().min(1).default(1),
       })
       .default({ oldestPendingAgeSeconds: 3600, dlqDepth: 1 }),
+    /**
+     * In-app answers: requests that name a `respondent` are answered by that user in the host app, through
+     * the in-app API, with a JWT from the app's identity provider. Without it such requests are refused.
+     */
+    inApp: z
+      .object({
+        /** The JWT issuer (`iss`), e.g. "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"; API Gateway reads its OIDC discovery. */
+        issuer: z.url({ protocol: /^https?$/, error: 'issuer must be the https URL of the identity provider' }),
+        /** Accepted audiences (`aud`, or Cognito's `client_id`). */
+        audience: z.array(z.string().min(1).max(256)).min(1, 'name at least one audience'),
+        /** IANA time zone the card shows times in. */
+        timeZone: z.string().refine(isTimeZone, 'not an IANA time zone, e.g. "Europe/London"').default('UTC'),
+        /** Time box of an in-app request that names none, and the longest one allowed (a policy rule's ttl bounds still apply). */
+        defaultTtlSeconds: z.number().int().min(60).max(7 * 86400).default(1800),
+        maxTtlSeconds: z.number().int().min(60).max(7 * 86400).default(86400),
+      })
+      .refine((a) => a.defaultTtlSeconds <= a.maxTtlSeconds, { message: 'defaultTtlSeconds must not exceed maxTtlSeconds', path: ['defaultTtlSeconds'] })
+      .optional(),
     /** Throttling of the reviewers' HTTP API (default stage). */
     api: z
       .object({

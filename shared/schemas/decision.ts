@@ -47,8 +47,13 @@ export const Decision = z.object({
   requestId: z.string(),
   kind: Kind,
   outcome: Outcome,
-  /** The reviewer's email (under a quorum, the deciding vote's), or `policy:<name>` when no person decided. */
+  /**
+   * The reviewer's email (under a quorum, the deciding vote's), the respondent's user id for an in-app
+   * answer, or `policy:<name>` when no person decided.
+   */
   decidedBy: z.string(),
+  /** How the decision arrived: a signed email link, Slack, the reviewers' inbox, the host app (in-app), or a policy. */
+  channel: z.enum(['email', 'slack', 'inbox', 'in-app', 'policy']).optional(),
   /**
    * The deployment policy behind the decision. `rule`: the policy rule that applied; `why`: why a policy
    * decided, or why the request went to a person. `name` is set only when a policy rather than a person decided.

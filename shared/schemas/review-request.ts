@@ -54,6 +54,17 @@ const common = {
    * rule that names a group overrides it.
    */
   reviewerGroup: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'name a reviewer group from the deployment config').optional(),
+  /**
+   * The end user who answers the request in the host app (in-app answers), instead of a reviewer group by
+   * email: `id` is the app's user id, the `sub` of the user's JWT. Needs `inApp` in the deployment config;
+   * name a respondent or a reviewerGroup, not both. A policy rule that names a group overrides it.
+   */
+  respondent: z
+    .strictObject({
+      id: z.string().regex(/^[\x21-\x7e]{1,256}$/, 'use the user id from the app (the JWT sub): 1-256 printable ASCII characters, no spaces'),
+      email: z.email('respondent.email must be an email address').max(254).optional(),
+    })
+    .optional(),
   /** The person the agent acts for. They can never decide the request themselves. */
   requestedBy: z.email('requestedBy must be an email address').max(254).optional(),
   /** Time box in seconds; defaults to the group's defaultTtlSeconds and may not exceed its maxTtlSeconds. */

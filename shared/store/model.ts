@@ -74,6 +74,11 @@ export interface StoredRequest {
    * has been told (so the monitor finds a resume that a crash left undone). Removed with the token.
    */
   pendingGroup?: string;
+  /**
+   * Sparse index key of an in-app request: the respondent's user id while PENDING; removed by the write
+   * that ends the request.
+   */
+  pendingRespondent?: string;
   decision?: Decision;
   /** When SendTaskSuccess was accepted; missing on a DECIDED row means the resume must be retried. */
   resumedAt?: string;

@@ -112,7 +112,7 @@ export class RequestStore {
       Update: {
         TableName: this.tableName,
         Key: { requestId },
-        UpdateExpression: 'SET #status = :status, decision = :decision, resumeClaimedAt = :at REMOVE heldUntil',
+        UpdateExpression: 'SET #status = :status, decision = :decision, resumeClaimedAt = :at REMOVE heldUntil, pendingRespondent',
         ConditionExpression: conditions.join(' AND '),
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
@@ -150,7 +150,7 @@ export class RequestStore {
       Update: {
         TableName: this.tableName,
         Key: { requestId: row.requestId },
-        UpdateExpression: `SET ${set.join(', ')}${finish ? ' REMOVE heldUntil' : ''}`,
+        UpdateExpression: `SET ${set.join(', ')}${finish ? ' REMOVE heldUntil, pendingRespondent' : ''}`,
         ConditionExpression: conditions.join(' AND '),
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
@@ -178,7 +178,7 @@ export class RequestStore {
       Update: {
         TableName: this.tableName,
         Key: { requestId },
-        UpdateExpression: 'SET #status = :undeliverable REMOVE taskToken, pendingGroup, heldUntil',
+        UpdateExpression: 'SET #status = :undeliverable REMOVE taskToken, pendingGroup, heldUntil, pendingRespondent',
         ConditionExpression: '#status = :pending AND #round = :one AND executionArn = :arn AND (attribute_not_exists(waiters) OR size(waiters) = :zero)',
         ExpressionAttributeNames: { '#status': 'status', '#round': 'round' },
         ExpressionAttributeValues: { ':pending': 'PENDING', ':undeliverable': 'UNDELIVERABLE', ':one': 1, ':arn': executionArn, ':zero': 0 },
@@ -366,6 +366,32 @@ export class RequestStore {
   /** The live queue of a reviewer group, oldest first (sparse index; decided rows still resuming are skipped). */
   async pendingByGroup(group: string, options: { limit?: number; createdBefore?: string } = {}): Promise<StoredRequest[]> {
     return this.byGroup(group, 'PENDING', options);
+  }
+
+  /** A respondent's open in-app requests, oldest first (sparse index; a row leaves it when it ends). */
+  async pendingByRespondent(respondentId: string, limit = 100): Promise<StoredRequest[]> {
+    const { name, partitionKey } = REQUESTS.respondentIndex;
+    const rows: StoredRequest[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: name,
+          KeyConditionExpression: '#pk = :id',
+          // The index is eventually consistent: a row that just ended may still be listed for a moment.
+          FilterExpression: '#status = :pending',
+          ExpressionAttributeNames: { '#pk': partitionKey, '#status': 'status' },
+          ExpressionAttributeValues: { ':id': respondentId, ':pending': 'PENDING' },
+          ScanIndexForward: true,
+          ExclusiveStartKey: start,
+          Limit: Math.min(1000, limit - rows.length),
+        }),
+      );
+      rows.push(...((out.Items ?? []) as StoredRequest[]));
+      start = out.LastEvaluatedKey;
+    } while (start && rows.length < limit);
+    return rows;
   }
 
   /** Final rows of a group whose executions have not all been told yet (a resume a crash left undone). */

@@ -114,6 +114,13 @@ describe('tables', () => {
             { AttributeName: 'createdAt', KeyType: 'RANGE' },
           ],
         },
+        {
+          IndexName: 'pending-by-respondent',
+          KeySchema: [
+            { AttributeName: 'pendingRespondent', KeyType: 'HASH' },
+            { AttributeName: 'createdAt', KeyType: 'RANGE' },
+          ],
+        },
       ],
     });
     const gsi = (name: string, pk: string) =>

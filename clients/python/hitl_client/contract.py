@@ -32,6 +32,8 @@ class _RequestRequired(TypedDict):
 
 class ReviewRequest(_RequestRequired, total=False):
     reviewerGroup: str
+    # In-app answers: {"id": <the app user's JWT sub>, "email"?: ...} instead of a reviewer group.
+    respondent: Dict[str, str]
     requestedBy: str
     planStep: PlanStep
     context: str
@@ -73,6 +75,8 @@ class _DecisionRequired(TypedDict):
 
 
 class Decision(_DecisionRequired, total=False):
+    # email, slack, inbox, in-app or policy.
+    channel: str
     policy: Policy
     approvers: List[str]
     votes: List[Dict[str, Any]]

@@ -41,6 +41,8 @@ const common = {
   risk: z.object({ class: z.string(), reversible: z.boolean() }),
   confidence: z.number().min(0).max(1).optional(),
   reviewerGroup: z.string().optional(),
+  /** In-app answers: the app user (JWT `sub`) who answers in the host app, instead of a reviewer group. */
+  respondent: z.strictObject({ id: z.string(), email: z.string().optional() }).optional(),
   requestedBy: z.string().optional(),
   ttlSeconds: z.number().int().optional(),
   fallback: Fallback.optional(),
@@ -70,6 +72,8 @@ export const Decision = z.object({
   outcome: Outcome,
   /** The reviewer's email (under a quorum, the deciding vote's), or `policy:<name>` when no person decided. */
   decidedBy: z.string(),
+  /** How the decision arrived: email link, Slack, inbox, the host app (in-app), or a policy. */
+  channel: z.enum(['email', 'slack', 'inbox', 'in-app', 'policy']).optional(),
   /** The policy rule that applied and why; `name` only when a policy rather than a person decided. */
   policy: z.object({ name: PolicyName.optional(), rule: z.string().optional(), why: z.string() }).optional(),
   /** Under a quorum: everyone whose approval counted. */
