@@ -28,6 +28,7 @@ export const PolicyName = z.enum([
   'fallback-escalate', // recorded on the log; the final Decision comes from the next tier
   'fallback-hold',
   'backstop', // the Step Functions task timeout fired: every tier and hold ran out
+  'trust-rule', // a reviewer's "trust this action for N hours" rule matched (decidedBy names the rule and its creator)
 ]);
 export type PolicyName = z.infer<typeof PolicyName>;
 
@@ -75,5 +76,7 @@ export const Decision = z.object({
   requestedAt: z.iso.datetime(),
   decidedAt: z.iso.datetime(),
   latencyMs: z.number().int().min(0),
+  /** Where the decision was made: a review email's link, Slack, the web inbox, an app, or a policy. */
+  channel: z.enum(['email', 'slack', 'inbox', 'in-app', 'policy']).optional(),
 });
 export type Decision = z.infer<typeof Decision>;

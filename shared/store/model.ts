@@ -113,7 +113,10 @@ export type LogEventType =
   /** A task token came back with a payload that is not the stored Decision; the execution was failed. */
   | 'forged'
   /** No reviewer of the first round could be emailed: the request was closed so the agent can retry. */
-  | 'undeliverable';
+  | 'undeliverable'
+  /** A reviewer's auto-approve rule ("trust this action for N hours") was created or revoked; keyed `trust-rule#<id>`. */
+  | 'trust-rule-created'
+  | 'trust-rule-revoked';
 
 export interface LogEvent {
   requestId: string;
