@@ -83,6 +83,8 @@ class Decision(_DecisionRequired, total=False):
     result: str
     correctedOutput: str
     correctionCategory: str
+    # Where the decision was made: "email", "slack", "inbox", "in-app" or "policy".
+    channel: str
 
 
 DECISION_FIELDS = set(_DecisionRequired.__annotations__) | set(Decision.__annotations__)

@@ -12,7 +12,7 @@ export type Kind = z.infer<typeof Kind>;
 export const Outcome = z.enum(['approved', 'denied', 'modified', 'answered', 'resolved', 'corrected', 'expired', 'cancelled']);
 export type Outcome = z.infer<typeof Outcome>;
 
-export const PolicyName = z.enum(['auto-approve', 'auto-answer', 'fallback-deny', 'fallback-approve', 'fallback-escalate', 'fallback-hold', 'backstop', 'not-sampled', 'below-risk-threshold']);
+export const PolicyName = z.enum(['auto-approve', 'auto-answer', 'fallback-deny', 'fallback-approve', 'fallback-escalate', 'fallback-hold', 'backstop', 'not-sampled', 'below-risk-threshold', 'trust-rule']);
 export type PolicyName = z.infer<typeof PolicyName>;
 
 export const Fallback = z.enum(['deny', 'approve', 'escalate', 'hold']);
@@ -99,5 +99,7 @@ export const Decision = z.object({
   requestedAt: z.string(),
   decidedAt: z.string(),
   latencyMs: z.number().int().min(0),
+  /** Where the decision was made: a review email's link, Slack, the web inbox, an app, or a policy. */
+  channel: z.enum(['email', 'slack', 'inbox', 'in-app', 'policy']).optional(),
 });
 export type Decision = z.infer<typeof Decision>;
