@@ -11,6 +11,8 @@ import type { ReviewDeps } from '../review/deps.ts';
 import { InboxTokenError, newNonce, SESSION_SECONDS, SIGN_IN_LINK_SECONDS, signToken, verifyToken, type InboxToken } from './tokens.ts';
 
 export const SIGN_IN_SUBJECT = 'Your sign-in link for the review inbox';
+/** At most one sign-in email per address this often: the form cannot flood a reviewer's mailbox. */
+export const SIGN_IN_COOLDOWN_SECONDS = 30;
 
 /** The groups in which the address is a member of some tier (addresses compare case-insensitively). */
 export function groupsOf(config: DeploymentConfig, approver: string): string[] {
@@ -41,6 +43,10 @@ export async function requestSignInLink(deps: ReviewDeps, address: string): Prom
   const approver = configuredAddress(deps.config, address);
   if (!approver) {
     deps.log.info('Inbox sign-in asked for an address that reviews nothing');
+    return;
+  }
+  if (!(await new SignInLinks(deps.requests).mayEmail(approver, deps.now(), SIGN_IN_COOLDOWN_SECONDS))) {
+    deps.log.info('Inbox sign-in link not sent: one was sent to this address moments ago');
     return;
   }
   const expiresAt = Math.floor(deps.now().getTime() / 1000) + SIGN_IN_LINK_SECONDS;
