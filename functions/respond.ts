@@ -8,6 +8,7 @@ import { renderErrorPage } from '#shared/render/index.ts';
 import { describeError } from '#shared/review/decisions.ts';
 import { reviewDepsFromEnv, type ReviewDeps } from '#shared/review/deps.ts';
 import { submitReview, viewReview, type LinkQuery, type Page } from '#shared/review/respond.ts';
+import { createInboxRoutes } from './inbox-routes.ts';
 
 /**
  * On every response, pages and errors alike. One record rather than Hono's secureHeaders(): the Lambda
@@ -61,6 +62,8 @@ export function createRespondApp(deps: ReviewDeps): Hono {
     });
     return send(page);
   });
+
+  app.route('/inbox', createInboxRoutes(deps));
 
   app.notFound(() => send({ status: 404, html: renderErrorPage(404, 'Not found', 'There is nothing here. Open the link from your review email.') }));
   app.onError((err, c) => {

@@ -173,6 +173,8 @@ export class HitlStack extends Stack {
     }
 
     this.tables.grantPendingQueue(monitor.role);
+    // The web inbox lists each group's pending requests.
+    this.tables.grantPendingQueue(respond.role);
     // The monitor finishes resumes a crash left undone.
     this.tables.grantRequests(monitor.role, 'GetItem', 'UpdateItem');
     this.tables.grantDecisionLog(monitor.role, 'PutItem');

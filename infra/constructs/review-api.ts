@@ -1,7 +1,7 @@
 /**
- * The reviewers' HTTP API: `GET|HEAD|POST /r/{requestId}` to the respond function. Routes carry no
- * authorizer by design: every link is HMAC-signed for one approver and expires, and the respond
- * function verifies it. The default stage is throttled and writes JSON access logs.
+ * The reviewers' HTTP API: `GET|HEAD|POST /r/{requestId}` and the web inbox (`/inbox`, `/inbox/{proxy+}`)
+ * to the respond function. Routes carry no authorizer by design: every link is HMAC-signed for one approver
+ * and expires, the inbox's session cookie is signed the same way, and the respond function verifies them. The default stage is throttled and writes JSON access logs.
  */
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -12,6 +12,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
 export const REVIEW_PATH = '/r/{requestId}';
+export const INBOX_PATHS = ['/inbox', '/inbox/{proxy+}'] as const;
 
 export interface ReviewApiProps {
   /** Renders review cards and records decisions. */
@@ -64,11 +65,13 @@ export class ReviewApi extends Construct {
       methods: [apigw.HttpMethod.GET, apigw.HttpMethod.HEAD, apigw.HttpMethod.POST],
       integration,
     });
+    // The web inbox: its sign-in page, emailed sign-in links, and the forms of a signed-in reviewer.
+    for (const path of INBOX_PATHS) this.api.addRoutes({ path, methods: [apigw.HttpMethod.GET, apigw.HttpMethod.HEAD, apigw.HttpMethod.POST], integration });
     for (const route of this.api.node.findAll().filter((c): c is apigw.HttpRoute => c instanceof apigw.HttpRoute)) {
       Validations.of(route).acknowledge({
         id: 'AwsSolutions-APIG4',
         reason:
-          'Reviewers follow emailed links; each link is HMAC-signed for one approver and expiry and verified by the respond function before any read or write.',
+          'Reviewers follow emailed links; each link is HMAC-signed for one approver and expiry and verified by the respond function before any read or write. The inbox signs in by such a link and keeps a signed session cookie, verified the same way.',
       });
     }
 

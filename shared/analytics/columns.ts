@@ -29,7 +29,7 @@ export const DECISION_COLUMNS: readonly Column[] = [
   { name: 'kind', type: 'string', doc: 'approval, disambiguation, verification, escalation, correction' },
   { name: 'agent', type: 'string', doc: 'the agent that asked' },
   { name: 'policy', type: 'string', doc: 'the policy that decided (auto-approve, auto-answer, fallback-deny, fallback-approve, backstop); null when a person did' },
-  { name: 'channel', type: 'string', doc: 'how the person decided (email); null when a policy did' },
+  { name: 'channel', type: 'string', doc: 'how the person decided (email, inbox); null when a policy did' },
   { name: 'tier', type: 'int', doc: 'tier of the reviewer group that decided, or was current when a policy did' },
   { name: 'round', type: 'int', doc: 'time box the decision fell in (a new one per escalation or hold)' },
   { name: 'out_of_hours', type: 'boolean', doc: "the request arrived outside the group's business hours; null when unknown" },

@@ -13,7 +13,8 @@ import { planRoute, type RoutePolicy } from './routing.ts';
 import { resolveRule } from './rules.ts';
 
 /** Policies that decide at the route, before anyone is asked; every other Decision went to people. */
-const ROUTE_POLICIES: ReadonlySet<PolicyName> = new Set<RoutePolicy>(['auto-approve', 'auto-answer', 'not-sampled', 'below-risk-threshold']);
+// A trust rule (a reviewer's, for a few hours) decides at the route too; the replay, which has no trust rules, sends those requests to people.
+const ROUTE_POLICIES: ReadonlySet<PolicyName> = new Set<RoutePolicy | 'trust-rule'>(['auto-approve', 'auto-answer', 'not-sampled', 'below-risk-threshold', 'trust-rule']);
 
 export type PassedKind = 'denied' | 'modified' | 'corrected';
 

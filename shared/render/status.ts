@@ -71,6 +71,8 @@ function policyHeadline(name: PolicyName, outcome: Outcome, when: string): strin
       return `Expired ${when} — fallback hold`;
     case 'backstop':
       return `${OUTCOME_VERBS[outcome]} ${when} — no tier decided in time`;
+    case 'trust-rule':
+      return `Approved automatically ${when} (a reviewer's trust rule)`;
   }
 }
 

@@ -36,6 +36,8 @@ export interface Submission {
   /** Request headers, lower-case names. */
   secFetchSite?: string;
   origin?: string;
+  /** Where the reviewer decided: the email's link (default) or the web inbox. */
+  channel?: 'email' | 'inbox';
 }
 
 const DONE: Record<Outcome, string> = {
@@ -214,15 +216,17 @@ export async function submitReview(deps: ReviewDeps, input: Submission): Promise
     return replay(deps, { ...ctx, row: result.current });
   }
 
-  if (ctx.row.policy?.quorum) return vote(deps, ctx, form.round, action.decision);
+  const channel = input.channel ?? 'email';
+  const decision: Decision = { ...action.decision, channel };
+  if (ctx.row.policy?.quorum) return vote(deps, ctx, form.round, decision);
 
   const result = await finalizeDecision(deps, ctx.row, {
     expectedRound: form.round,
     status: 'DECIDED',
-    decision: action.decision,
+    decision,
     event: action.event,
     actor: ctx.link.approver,
-    extras: { channel: 'email', timeOnCardMs: timeOnCardMs((form as { opened?: string }).opened, ctx.row, action.decision.decidedAt) },
+    extras: { channel, timeOnCardMs: timeOnCardMs((form as { opened?: string }).opened, ctx.row, decision.decidedAt) },
   });
   if (!result.won) return replay(deps, { ...ctx, row: result.current });
   return decidedPage(deps, { ...ctx, row: result.row }, result.resume, action.decision.outcome);

@@ -12,6 +12,7 @@ import { buildHitlDecision, isOutOfHours, logHitlDecision } from './decision-rec
 import { buildDecision } from './decisions.ts';
 import type { StoreDeps } from './deps.ts';
 import { publishDecisionEvent } from './decision-event.ts';
+import { planWithTrust } from './trust.ts';
 import { purgeAt } from './notify.ts';
 
 export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Promise<RouteResult> {
@@ -29,7 +30,7 @@ export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Pr
       return { route: 'decided', requestId, decision: existing.decision };
     }
   }
-  const plan = planRoute(request, requestId, deps.config, resolved);
+  const plan = await planWithTrust(deps, request, resolved, planRoute(request, requestId, deps.config, resolved));
   if (existing || plan.route === 'review') {
     deps.log.info('Routed to review', { requestId, kind: request.kind, reviewerGroup: request.reviewerGroup, rule: resolved.rule.name, why: existing ? 'already pending' : plan.why });
     return { route: 'review', requestId, request: sent };
@@ -37,7 +38,7 @@ export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Pr
 
   const now = deps.now();
   const createdAt = now.toISOString();
-  const actor = `policy:${plan.policy}`;
+  const actor = plan.policy === 'trust-rule' ? plan.decidedBy : `policy:${plan.policy}`;
   const base = { requestId, kind: request.kind, tier: 1, createdAt, policy: requestPolicy(resolved, request.kind, plan.why) };
   const decision = buildDecision(base, now, {
     outcome: plan.outcome,
@@ -45,6 +46,7 @@ export async function routeReviewRequest(deps: StoreDeps, event: RouteEvent): Pr
     policy: { name: plan.policy, why: plan.why },
     ...(request.kind === 'approval' ? { proposedArgs: request.action.args, approvedArgs: request.action.args } : {}),
     ...(plan.route === 'auto' && plan.policy === 'auto-answer' ? { chosenOption: plan.option } : {}),
+    ...(plan.policy === 'trust-rule' ? { channel: 'policy' as const } : {}),
   });
   const retention = purgeAt(deps.config, now);
   const row: StoredRequest = {

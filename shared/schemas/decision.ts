@@ -28,6 +28,7 @@ export const PolicyName = z.enum([
   'fallback-escalate', // recorded on the log; the final Decision comes from the next tier
   'fallback-hold',
   'backstop', // the Step Functions task timeout fired: every tier and hold ran out
+  'trust-rule', // a reviewer's "trust this action for N hours" rule matched (decidedBy names the rule and its creator)
 ]);
 export type PolicyName = z.infer<typeof PolicyName>;
 

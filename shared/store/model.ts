@@ -134,7 +134,10 @@ export type LogEventType =
   /** The Decision was POSTed to the request's `notify.url` and the receiver answered 2xx. */
   | 'webhook-delivered'
   /** Every attempt to POST the Decision to `notify.url` failed, or the URL was no longer allowed. */
-  | 'webhook-failed';
+  | 'webhook-failed'
+  /** A reviewer's auto-approve rule ("trust this action for N hours") was created or revoked; keyed `trust-rule#<id>`. */
+  | 'trust-rule-created'
+  | 'trust-rule-revoked';
 
 export interface LogEvent {
   requestId: string;

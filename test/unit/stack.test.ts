@@ -253,6 +253,8 @@ describe('least privilege', () => {
           ...logs,
           ...publish,
           ...linkAndSchedules,
+          // The web inbox lists each group's queue.
+          ...(name === 'respond' ? ['dynamodb:Query@requests'] : []),
           'dynamodb:GetItem@requests',
           'dynamodb:UpdateItem@requests',
           'dynamodb:PutItem@log',
@@ -324,9 +326,10 @@ describe('state machine', () => {
 });
 
 describe('reviewer API', () => {
-  it('routes GET, HEAD and POST /r/{requestId} to the respond function', () => {
+  it('routes GET, HEAD and POST /r/{requestId} and the web inbox to the respond function', () => {
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => (r.Properties as Json).RouteKey);
-    expect(routes.sort()).toEqual(['GET /r/{requestId}', 'HEAD /r/{requestId}', 'POST /r/{requestId}']);
+    const methods = (path: string) => ['GET', 'HEAD', 'POST'].map((m) => `${m} ${path}`);
+    expect(routes.sort()).toEqual([...methods('/inbox'), ...methods('/inbox/{proxy+}'), ...methods('/r/{requestId}')].sort());
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       IntegrationUri: { 'Fn::GetAtt': [functionId('respond'), 'Arn'] },

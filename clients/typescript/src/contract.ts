@@ -12,7 +12,7 @@ export type Kind = z.infer<typeof Kind>;
 export const Outcome = z.enum(['approved', 'denied', 'modified', 'answered', 'resolved', 'corrected', 'expired', 'cancelled']);
 export type Outcome = z.infer<typeof Outcome>;
 
-export const PolicyName = z.enum(['auto-approve', 'auto-answer', 'fallback-deny', 'fallback-approve', 'fallback-escalate', 'fallback-hold', 'backstop', 'not-sampled', 'below-risk-threshold']);
+export const PolicyName = z.enum(['auto-approve', 'auto-answer', 'fallback-deny', 'fallback-approve', 'fallback-escalate', 'fallback-hold', 'backstop', 'not-sampled', 'below-risk-threshold', 'trust-rule']);
 export type PolicyName = z.infer<typeof PolicyName>;
 
 export const Fallback = z.enum(['deny', 'approve', 'escalate', 'hold']);
