@@ -75,5 +75,9 @@ describe('HumanReview step (examples/refund-workflow)', () => {
     expect(() => new HumanReview(scope, 'A', { reviewStateMachine, request: { ...request, kind: 'approve' } })).toThrow(/request.kind is "approve"; it must be one of approval/);
     expect(() => new HumanReview(scope, 'B', { reviewStateMachine, request: { ...request, reviewerGroup: undefined } })).toThrow(/request.reviewerGroup is missing/);
     expect(() => new HumanReview(scope, 'C d', { reviewStateMachine, request })).toThrow(/idempotency key/);
+    // Two steps with one fixed key would share a request id and a Decision.
+    new HumanReview(scope, 'First', { reviewStateMachine, request: { ...request, idempotencyKey: 'order-1' } });
+    expect(() => new HumanReview(scope, 'Second', { reviewStateMachine, request: { ...request, idempotencyKey: 'order-1' } })).toThrow(/idempotencyKey "order-1" is also the key of First/);
+    expect(() => new HumanReview(scope, 'Third', { reviewStateMachine, request: { ...request, idempotencyKey: 'order-1:third' } })).not.toThrow();
   });
 });
