@@ -3,6 +3,7 @@
  *   hitl            the deployment config (cdk.json holds a sample)
  *   hitlConfigFile  a JSON file with the config instead, e.g. `-c hitlConfigFile=hitl.prod.json`
  *   hitlStackName   the stack name (default "Hitl"); it prefixes the state machine and schedule group names
+ *   hitlDev         `-c hitlDev=true`: a throwaway stack whose tables, logs and secret go with it (config `dev`)
  * AWS Solutions checks (cdk-nag) run on every synth; an unacknowledged finding fails it.
  */
 import { App } from 'aws-cdk-lib';

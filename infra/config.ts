@@ -1,6 +1,7 @@
 /**
  * Where the CDK app finds the deployment config: a JSON file named by context `hitlConfigFile`
  * (`cdk synth -c hitlConfigFile=hitl.prod.json`), else the inline object under context `hitl` (cdk.json).
+ * Context `hitlDev=true` makes it a throwaway stack (`dev: true`) without editing the config.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -9,6 +10,7 @@ import { ConfigError } from '#shared/errors.ts';
 
 export const CONFIG_CONTEXT_KEY = 'hitl';
 export const CONFIG_FILE_CONTEXT_KEY = 'hitlConfigFile';
+export const DEV_CONTEXT_KEY = 'hitlDev';
 
 export interface ConfigSource {
   /** The raw config, validated later by the stack. */
@@ -18,6 +20,22 @@ export interface ConfigSource {
 }
 
 export function readConfigSource(node: Node, cwd = process.cwd()): ConfigSource {
+  const source = readConfig(node, cwd);
+  const dev = devFlag(node.tryGetContext(DEV_CONTEXT_KEY));
+  if (dev === undefined) return source;
+  if (!source.input || typeof source.input !== 'object' || Array.isArray(source.input)) return source;
+  return { input: { ...source.input, dev }, source: `${source.source} with context ${DEV_CONTEXT_KEY}=${dev}` };
+}
+
+/** `-c hitlDev=true` arrives as the string "true"; cdk.json may hold a boolean. */
+function devFlag(value: unknown): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new ConfigError(`Context ${DEV_CONTEXT_KEY} must be true or false, got ${JSON.stringify(value)}`);
+}
+
+function readConfig(node: Node, cwd: string): ConfigSource {
   const file: unknown = node.tryGetContext(CONFIG_FILE_CONTEXT_KEY);
   if (file !== undefined) {
     if (typeof file !== 'string' || file.trim() === '') {

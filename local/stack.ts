@@ -269,6 +269,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     options.amendTemplate?.(template);
     const resolver = new TemplateResolver(template, { stackName: synth.stackName, respondUrl });
     const resources = readStackResources(resolver);
+    // Review links lead to the local respond server, also when the config names a custom domain (publicBaseUrl).
+    for (const fn of resources.functions) if (fn.env[ENV.baseUrl] !== undefined) fn.env[ENV.baseUrl] = `${respondUrl}/`;
     const stateMachine = resources.stateMachines[0];
     if (!stateMachine) throw new Error(`The synthesized stack ${synth.stackName} has no state machine`);
 

@@ -7,7 +7,7 @@
  *   const review = new HumanReview(this, 'ApproveRefund', { reviewStateMachine, request: { kind: 'approval', … } });
  *   definition = prepare.next(review).next(new sfn.Choice(this, 'Approved?').when(review.approved(), refund).otherwise(tell));
  */
-import type { Duration } from 'aws-cdk-lib';
+import { Stack, Token, type Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
@@ -40,6 +40,8 @@ export class HumanReview extends sfn.StateMachineFragment {
   /** The JSONPath of the Decision in the state after this step, e.g. `$.reviews.ApproveRefund.decision`. */
   readonly decisionPath: string;
   readonly task: tasks.StepFunctionsStartExecution;
+  /** The key given in the request when it is a fixed string; two steps must not share one. */
+  private readonly fixedKey?: string;
 
   constructor(scope: Construct, id: string, props: HumanReviewProps) {
     super(scope, id);
@@ -52,6 +54,16 @@ export class HumanReview extends sfn.StateMachineFragment {
     }
     for (const field of ['agent', 'reason', 'risk', 'reviewerGroup']) {
       if (props.request[field] === undefined) throw new Error(`HumanReview ${id}: request.${field} is missing; a ReviewRequest needs kind, agent, reason, risk and reviewerGroup`);
+    }
+    const given = props.request.idempotencyKey;
+    if (typeof given === 'string' && !Token.isUnresolved(given) && !given.startsWith('$')) {
+      const twin = Stack.of(this)
+        .node.findAll()
+        .find((c): c is HumanReview => c instanceof HumanReview && c !== this && c.fixedKey === given);
+      if (twin) {
+        throw new Error(`HumanReview ${id}: request.idempotencyKey "${given}" is also the key of ${twin.node.id}; both steps would get one request and one Decision. Leave the key out (each step gets <execution name>:<step id>) or make it differ per step`);
+      }
+      this.fixedKey = given;
     }
     const resultPath = props.resultPath ?? `$.reviews.${id}`;
     this.decisionPath = `${resultPath}.decision`;

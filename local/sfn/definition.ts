@@ -11,18 +11,26 @@ export const MAX_TIMER_SECONDS = Math.floor(0x7fffffff / 1000);
 
 export const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
 export const LAMBDA_INVOKE_CALLBACK = 'arn:aws:states:::lambda:invoke.waitForTaskToken';
+/** Nested executions: start one (`startExecution`), or start it and wait (`.sync`: Output as text, `.sync:2`: as JSON). */
+export const START_EXECUTION = 'arn:aws:states:::states:startExecution';
 const FUNCTION_ARN = /^arn:aws[a-z-]*:lambda:[^:]+:\d{12}:function:[^:]+(:[^:]+)?$/;
 
 /**
  * How a Task state calls out: `function` is a Lambda ARN as the Resource (the payload is the state input);
- * `invoke` is the optimized `lambda:invoke` integration; `callback` is `lambda:invoke.waitForTaskToken`.
+ * `invoke` is the optimized `lambda:invoke` integration; `callback` is `lambda:invoke.waitForTaskToken`;
+ * `execution` is `states:startExecution[.sync|.sync:2]`, a nested execution of another state machine.
  */
-export type TaskKind = 'function' | 'invoke' | 'callback' | 'unsupported';
+export type TaskKind = 'function' | 'invoke' | 'callback' | 'execution' | 'unsupported';
+
+/** How a nested execution's task waits: not at all, or for its end with the Output as text (`sync`) or JSON (`sync:2`). */
+export type ExecutionWait = 'none' | 'sync' | 'sync:2';
 
 export interface TaskInfo {
   name: string;
   kind: TaskKind;
   resource: string;
+  /** For `execution` tasks. */
+  wait?: ExecutionWait;
   heartbeatSeconds?: number;
   timeoutSeconds?: number;
 }
@@ -37,8 +45,16 @@ export interface PreparedDefinition {
 export function taskKind(resource: string): TaskKind {
   if (resource === LAMBDA_INVOKE) return 'invoke';
   if (resource === LAMBDA_INVOKE_CALLBACK) return 'callback';
+  if (executionWait(resource) !== undefined) return 'execution';
   if (FUNCTION_ARN.test(resource)) return 'function';
   return 'unsupported';
+}
+
+export function executionWait(resource: string): ExecutionWait | undefined {
+  if (resource === START_EXECUTION) return 'none';
+  if (resource === `${START_EXECUTION}.sync`) return 'sync';
+  if (resource === `${START_EXECUTION}.sync:2`) return 'sync:2';
+  return undefined;
 }
 
 /** Context paths that must keep their AWS meaning when an execution is replayed after a restart. */
@@ -75,6 +91,7 @@ function prepareStates(machine: JsonObject, out: PreparedDefinition): void {
           name,
           kind: taskKind(resource),
           resource,
+          wait: executionWait(resource),
           heartbeatSeconds: typeof state.HeartbeatSeconds === 'number' ? state.HeartbeatSeconds : undefined,
           timeoutSeconds: typeof state.TimeoutSeconds === 'number' ? state.TimeoutSeconds : undefined,
         });

@@ -1,7 +1,8 @@
 /**
  * Local Step Functions: runs executions of the stack's state machine definitions on aws-local-stepfunctions,
- * calls the in-process Lambda handlers for Task states, settles `.waitForTaskToken` tasks on SendTask*,
- * keeps each execution's history, and persists executions so a restart can replay the ones still running.
+ * calls the in-process Lambda handlers for Task states, settles `.waitForTaskToken` tasks on SendTask*, runs
+ * nested executions (`states:startExecution[.sync|.sync:2]`), keeps each execution's history, and persists
+ * executions so a restart can replay the ones still running.
  * What the API acknowledges is on disk before it answers (see store.ts).
  */
 import '../polyfills.ts';
@@ -14,6 +15,7 @@ import { FunctionNotFoundError, LambdaInvocationError, type LocalLambda } from '
 import { prepareDefinition, type Json, type JsonObject, type PreparedDefinition, type TaskInfo } from './definition.ts';
 import { SfnApiError, StatesError } from './errors.ts';
 import { History, NOT_TRUNCATED, closingEventType, dataText, stateEventType } from './history.ts';
+import { childExecutionName, childFailed, childParameters, describeChild, startError, startedResult } from './nested.ts';
 import { ExecutionStore, type CallbackOutcome, type ExecutionRecord, type ExecutionStatus } from './store.ts';
 
 export type { ExecutionRecord, ExecutionStatus } from './store.ts';
@@ -73,10 +75,12 @@ interface TaskAttempt {
   task: TaskInfo;
   token?: string;
   closed: boolean;
-  /** The callback's handler has returned; the task now waits for SendTask*. */
+  /** The callback's handler has returned (or the nested execution has started); the task now waits. */
   submitted: boolean;
   settle?: { resolve: (value: Json) => void; reject: (error: Error) => void };
   heartbeat?: NodeJS.Timeout;
+  /** Runs once when the attempt closes, however it closes. */
+  onClose?: () => void;
 }
 
 interface Run {
@@ -92,6 +96,8 @@ interface Run {
   stopRequest?: { error?: string; cause?: string };
   /** Callback outcomes of each state this run has used (replayed from the record, or acknowledged live). */
   outcomesUsed: Map<string, number>;
+  /** Nested executions each state of this run has started, for their derived names. */
+  childStarts: Map<string, number>;
   events?: Promise<void>;
   done?: Promise<void>;
 }
@@ -161,6 +167,8 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
   private readonly records = new Map<string, ExecutionRecord>();
   private readonly runs = new Map<string, Run>();
   private readonly tokens = new Map<string, TaskAttempt>();
+  /** Parents' tasks waiting for a nested execution to end, by the child's ARN. */
+  private readonly childWaiters = new Map<string, Set<(record: ExecutionRecord) => void>>();
   private readonly store: ExecutionStore;
   private stopped = false;
 
@@ -350,7 +358,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
       const busy = arns.filter((arn) => {
         const run = this.runs.get(arn);
         if (!run || run.closed) return false;
-        const waiting = [...run.attempts].some((a) => a.task.kind === 'callback' && a.submitted && !a.closed);
+        const waiting = [...run.attempts].some((a) => (a.task.kind === 'callback' || a.task.kind === 'execution') && a.submitted && !a.closed);
         return run.inflight > 0 || !waiting;
       });
       if (busy.length === 0) return;
@@ -462,7 +470,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
     const machine = this.machines.get(record.stateMachineArn)!;
     const history = new History(record.history);
     record.history = history.events;
-    const run: Run = { record, history, attempts: new Set(), unclaimedTokens: [], inflight: 0, closed: false, abandoned: false, outcomesUsed: new Map() };
+    const run: Run = { record, history, attempts: new Set(), unclaimedTokens: [], inflight: 0, closed: false, abandoned: false, outcomesUsed: new Map(), childStarts: new Map() };
     this.runs.set(record.executionArn, run);
     history.add('ExecutionStarted', { input: record.input, inputDetails: NOT_TRUNCATED, roleArn: machine.sm.roleArn });
     this.touch(record);
@@ -543,6 +551,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
     this.store.closed(record);
     this.options.statusEvents?.announce(record, record.status);
     this.emit('closed', record);
+    for (const waiter of this.childWaiters.get(record.executionArn) ?? []) waiter(record);
   }
 
   private async consumeEvents(run: Run, events: AsyncGenerator<Record<string, unknown>>): Promise<void> {
@@ -585,6 +594,7 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
     attempt.closed = true;
     if (attempt.heartbeat) clearTimeout(attempt.heartbeat);
     attempt.run.attempts.delete(attempt);
+    attempt.onClose?.();
     if (rejectWith) attempt.settle?.reject(rejectWith);
   }
 
@@ -599,8 +609,13 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
         return this.invokeLambda(run, task, input);
       case 'callback':
         return this.invokeWithCallback(run, task, input);
+      case 'execution':
+        return this.runChild(run, task, input);
       default:
-        throw new StatesError('States.Runtime', `The local stack cannot run Task state ${task.name}: resource ${task.resource} is not emulated (Lambda functions and lambda:invoke[.waitForTaskToken] are)`);
+        throw new StatesError(
+          'States.Runtime',
+          `The local stack cannot run Task state ${task.name}: resource ${task.resource} is not emulated (Lambda functions, lambda:invoke[.waitForTaskToken] and states:startExecution[.sync[:2]] are)`,
+        );
     }
   }
 
@@ -733,5 +748,80 @@ export class SfnEngine extends EventEmitter<{ closed: [ExecutionRecord] }> {
       }
     }
     return settled;
+  }
+
+  /**
+   * A nested execution: start the child (or find the one this state started before a restart: its name is
+   * derived from the parent's ARN, the state and how many children the state started) and, for `.sync` and
+   * `.sync:2`, wait for it to end. The child is an execution like any other, persisted and replayed by itself;
+   * stopping the parent or timing out its task stops the child, as Step Functions does.
+   */
+  private async runChild(run: Run, task: TaskInfo, input: Json): Promise<Json> {
+    const attempt: TaskAttempt = { run, task, closed: false, submitted: false };
+    run.attempts.add(attempt);
+    const resource = this.taskResource(task);
+    run.history.add('TaskScheduled', { ...resource, region: LOCAL_REGION, parameters: dataText(input), timeoutInSeconds: task.timeoutSeconds });
+    let child: ExecutionRecord;
+    try {
+      const params = childParameters(task.name, input);
+      const n = run.childStarts.get(task.name) ?? 0;
+      run.childStarts.set(task.name, n + 1);
+      run.history.add('TaskStarted', resource);
+      child = this.startChild(params, params.name ?? childExecutionName(run.record.executionArn, task.name, n));
+    } catch (err) {
+      const error = err instanceof StatesError ? err : startError(err as Error);
+      if (!attempt.closed) run.history.add('TaskFailed', { ...resource, error: error.name, cause: error.message });
+      this.closeAttempt(attempt);
+      throw error;
+    }
+    const started = startedResult(child);
+    if (task.wait === 'none' || task.wait === undefined) {
+      run.history.add('TaskSucceeded', { ...resource, output: dataText(started), outputDetails: NOT_TRUNCATED });
+      this.closeAttempt(attempt);
+      return started;
+    }
+    const wait = task.wait;
+    run.history.add('TaskSubmitted', { ...resource, output: dataText(started), outputDetails: NOT_TRUNCATED });
+    const ended = new Promise<ExecutionRecord>((resolve, reject) => {
+      attempt.settle = { resolve: () => undefined, reject };
+      if (child.status !== 'RUNNING') return resolve(child);
+      const waiter = (record: ExecutionRecord) => resolve(record);
+      const waiters = this.childWaiters.get(child.executionArn) ?? new Set();
+      waiters.add(waiter);
+      this.childWaiters.set(child.executionArn, waiters);
+      attempt.onClose = () => {
+        waiters.delete(waiter);
+        if (waiters.size === 0) this.childWaiters.delete(child.executionArn);
+        // The parent stopped, failed elsewhere or timed out this task (not a shutdown): the child stops too.
+        if (!run.abandoned && child.status === 'RUNNING') {
+          this.stopExecution({ executionArn: child.executionArn, error: 'States.Aborted', cause: `The parent execution ${run.record.name} no longer waits for it` }).catch((err: unknown) =>
+            this.options.log?.(`stopping nested execution ${child.name}: ${String(err)}`),
+          );
+        }
+      };
+    });
+    ended.catch(() => undefined);
+    attempt.submitted = true;
+    this.touch(run.record);
+    const record = await ended;
+    if (attempt.closed) throw new ExecutionClosedError();
+    this.closeAttempt(attempt);
+    if (record.status === 'SUCCEEDED') {
+      const result = describeChild(record, wait);
+      run.history.add('TaskSucceeded', { ...resource, output: dataText(result), outputDetails: NOT_TRUNCATED });
+      return result;
+    }
+    const error = childFailed(record, wait);
+    run.history.add('TaskFailed', { ...resource, error: error.name, cause: error.message });
+    throw error;
+  }
+
+  /** Start a nested execution, or return the one of that name and input started before (a replayed parent). */
+  private startChild(params: { stateMachineArn: string; input: string }, name: string): ExecutionRecord {
+    const machine = this.machineOf(params.stateMachineArn);
+    const existing = this.records.get(makeExecutionArn(machine.sm.name, name));
+    if (existing && existing.input === params.input) return existing;
+    const { executionArn } = this.startExecution({ stateMachineArn: params.stateMachineArn, name, input: params.input });
+    return this.records.get(executionArn)!;
   }
 }

@@ -107,6 +107,8 @@ export const DeploymentConfig = z
       .object({
         oldestPendingAgeSeconds: z.number().int().min(60).default(3600),
         dlqDepth: z.number().int().min(1).default(1),
+        /** Subscribed to the alarm topic by email (each address confirms from the email AWS sends). */
+        emails: z.array(z.email('alarm emails must be email addresses')).max(10).optional(),
       })
       .default({ oldestPendingAgeSeconds: 3600, dlqDepth: 1 }),
     /**
@@ -126,6 +128,14 @@ export const DeploymentConfig = z
         maxTtlSeconds: z.number().int().min(60).max(7 * 86400).default(86400),
       })
       .refine((a) => a.defaultTtlSeconds <= a.maxTtlSeconds, { message: 'defaultTtlSeconds must not exceed maxTtlSeconds', path: ['defaultTtlSeconds'] })
+      .optional(),
+    /**
+     * Base URL of the review links in emails, e.g. `https://review.example.com` for a custom domain mapped to
+     * the HTTP API; omit to use the API's own `execute-api` URL.
+     */
+    publicBaseUrl: z
+      .url({ protocol: /^https$/, message: 'publicBaseUrl must be an https URL, e.g. "https://review.example.com"' })
+      .refine((u) => !/[?#]/.test(u), 'publicBaseUrl must not have a query or fragment')
       .optional(),
     /** Throttling of the reviewers' HTTP API (default stage). */
     api: z

@@ -21,14 +21,14 @@ function definitionOf(template: Template): { States: Record<string, Record<strin
 }
 
 describe('HumanReview step (examples/refund-workflow)', () => {
-  const app = new App();
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new RefundWorkflowStack(app, 'RefundWorkflow', { reviewStateMachineArn: REVIEW_ARN });
   const template = Template.fromStack(stack);
   const states = definitionOf(template).States;
 
   it('runs the review state machine as a nested execution and waits for its Decision, once per step', () => {
     const reviews = Object.entries(states).filter(([, s]) => String(s.Resource).endsWith(':states:startExecution.sync:2'));
-    expect(reviews.map(([name]) => name).sort()).toEqual(['ApproveRefund', 'CheckEmail'].map((id) => expect.stringContaining(id)));
+    expect(reviews.map(([name]) => name).sort()).toEqual(['ApproveRefund', 'VerifyEmail'].map((id) => expect.stringContaining(id)));
     for (const [, s] of reviews) {
       const params = s.Parameters as { StateMachineArn: string; Input: Record<string, unknown> };
       expect(params.StateMachineArn).toBe(REVIEW_ARN);
@@ -36,7 +36,22 @@ describe('HumanReview step (examples/refund-workflow)', () => {
       expect(s.ResultSelector).toEqual({ 'decision.$': '$.Output', 'executionArn.$': '$.ExecutionArn' });
     }
     const keys = reviews.map(([, s]) => (s.Parameters as { Input: Record<string, unknown> }).Input['idempotencyKey.$']);
-    expect(keys.sort()).toEqual(["States.Format('{}:ApproveRefund', $$.Execution.Name)", "States.Format('{}:CheckEmail', $$.Execution.Name)"]);
+    expect(keys.sort()).toEqual(["States.Format('{}:ApproveRefund', $$.Execution.Name)", "States.Format('{}:VerifyEmail', $$.Execution.Name)"]);
+  });
+
+  it('asks both people before the refund task: plan, approve the refund, verify the email, then refund', () => {
+    const next = (name: string) => states[name]!.Next as string;
+    expect(next('PlanRefund')).toBe('ApproveRefund');
+    expect(next('ApproveRefund')).toBe('RefundApproved?');
+    const emailChoice = states['EmailApproved?'] as { Choices: { Next: string }[]; Default: string };
+    expect((states['RefundApproved?'] as { Choices: { Next: string }[] }).Choices[0]!.Next).toBe('VerifyEmail');
+    expect(next('VerifyEmail')).toBe('EmailApproved?');
+    expect(emailChoice.Choices[0]!.Next).toBe('Refund');
+    expect(emailChoice.Default).toBe('NotApproved');
+    // The refund task runs the agent with both Decisions; the local stack finds the handler by its metadata.
+    expect(states.Refund!.Parameters).toMatchObject({ step: 'refund', 'reviews.$': '$.reviews' });
+    const [agent] = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(agent!.Metadata).toMatchObject({ 'hitl:handler': 'examples/refund-workflow/agent.ts' });
   });
 
   it('branches on the Decision: approved or modified goes ahead', () => {
@@ -60,5 +75,9 @@ describe('HumanReview step (examples/refund-workflow)', () => {
     expect(() => new HumanReview(scope, 'A', { reviewStateMachine, request: { ...request, kind: 'approve' } })).toThrow(/request.kind is "approve"; it must be one of approval/);
     expect(() => new HumanReview(scope, 'B', { reviewStateMachine, request: { ...request, reviewerGroup: undefined } })).toThrow(/request.reviewerGroup is missing/);
     expect(() => new HumanReview(scope, 'C d', { reviewStateMachine, request })).toThrow(/idempotency key/);
+    // Two steps with one fixed key would share a request id and a Decision.
+    new HumanReview(scope, 'First', { reviewStateMachine, request: { ...request, idempotencyKey: 'order-1' } });
+    expect(() => new HumanReview(scope, 'Second', { reviewStateMachine, request: { ...request, idempotencyKey: 'order-1' } })).toThrow(/idempotencyKey "order-1" is also the key of First/);
+    expect(() => new HumanReview(scope, 'Third', { reviewStateMachine, request: { ...request, idempotencyKey: 'order-1:third' } })).not.toThrow();
   });
 });
