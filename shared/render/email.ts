@@ -133,7 +133,7 @@ ${history}
 <p style="margin:20px 0 8px;"><a href="${input.link}" ${NEW_TAB} style="${S.button}${BUTTON_TONE.plain}">Review and decide</a></p>
 </article>
 </main>
-<footer style="max-width:560px;margin:0 auto;padding:0 16px 16px;"><p style="${S.small}">This link is personal to ${input.approver}: do not forward it. Opening it only shows the request; nothing is decided until you choose on the page.</p></footer>
+<footer style="max-width:560px;margin:0 auto;padding:0 16px 16px;font-family:system-ui,-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;"><p style="${S.small}">This link is personal to ${input.approver}: do not forward it. Opening it only shows the request; nothing is decided until you choose on the page.</p></footer>
 </body>
 </html>
 `.value;
