@@ -53,7 +53,8 @@ export function keyArgs(args: Record<string, JsonValue>): string[] {
   const out: string[] = [];
   let length = 0;
   for (const text of [...amounts, ...ids]) {
-    if (out.length >= KEY_ARGS_MAX || length + text.length > KEY_ARGS_CHARS) break;
+    if (out.length >= KEY_ARGS_MAX) break;
+    if (length + text.length > KEY_ARGS_CHARS) continue;
     out.push(text);
     length += text.length + 1;
   }
