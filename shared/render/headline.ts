@@ -13,7 +13,7 @@ import type { Draft, ReviewRequest } from '../schemas/review-request.ts';
 import type { StoredRequest } from '../store/model.ts';
 
 const AMOUNT_NAME = /(amount|price|total|cost|fee|sum|balance|credit|payment|value|usd|eur|gbp|jpy|cents)/i;
-const ID_NAME = /(^id$|_id$|[a-z]Id$|^id_|number$|_no$|ref|sku|order|invoice|ticket|account|customer|user|sku)/i;
+const ID_NAME = /(^id$|_id$|[a-z]Id$|^id_|number$|_no$|ref|sku|order|invoice|ticket|account|customer|user)/i;
 const TOKEN = /^[A-Za-z0-9][A-Za-z0-9_#:-]{0,23}$/;
 const CURRENCY_CODE = /^[A-Z]{3}$/;
 const SYMBOLS: Record<string, string> = { usd: '$', eur: '€', gbp: '£', jpy: '¥' };
