@@ -1,5 +1,5 @@
 /**
- * Reviewer endpoint: GET/HEAD /r/{requestId}?a&e&k&s renders the card, POST decides. Every response is
+ * Reviewer endpoint: GET/HEAD /r/{requestId}?a&e&k&s[&choice] renders the card, POST decides. Every response is
  * uncacheable, unframeable and leaks no referrer (the signed query string is a credential).
  */
 import { Hono, type Context } from 'hono';
@@ -25,11 +25,14 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Cross-Origin-Resource-Policy': 'same-origin',
 };
 
-/** The link's signed fields. One given twice counts as missing, so a link has a single valid spelling. */
+/**
+ * The link's signed fields, and `choice` (unsigned: it only picks the section an email button opens). One
+ * given twice counts as missing, so a link has a single valid spelling.
+ */
 function linkQuery(c: Context): LinkQuery {
   const all = c.req.queries();
   const one = (name: string) => (all[name]?.length === 1 ? all[name][0] : undefined);
-  return { a: one('a'), e: one('e'), k: one('k'), s: one('s') };
+  return { a: one('a'), e: one('e'), k: one('k'), s: one('s'), choice: one('choice') };
 }
 
 export function createRespondApp(deps: ReviewDeps): Hono {

@@ -10,6 +10,7 @@ import type { ChoiceOption, Draft, Kind, ReviewRequest } from '../schemas/review
 import type { StoredRequest } from '../store/model.ts';
 import { describeTally, votesOf } from '../policies/quorum.ts';
 import { describeRisk } from '../policies/risk.ts';
+import { approveLabel, effectiveRisk, headline, riskBadges, type RiskBadge } from './headline.ts';
 import { inertText, quoteKey } from './inert-text.ts';
 import { formatDuration, formatTimeLeft, formatWaiting, formatZoned } from './time.ts';
 
@@ -37,6 +38,15 @@ export interface Card {
   kind: Kind;
   /** "Approval needed", "Answer needed", … ("Approval request", … once it is closed): the kind at a glance. */
   heading: string;
+  /** What is asked in a few words, key arguments included: "Refund $350 O-9421". */
+  title: string;
+  /** The risk as badges: "Irreversible" (danger), "Financial" (caution), … */
+  badges: RiskBadge[];
+  /** True when the action cannot be undone: its approval needs a deliberate tap. */
+  irreversible: boolean;
+  /** What approving commits to: "Approve refund · $350 · O-9421 · irreversible". */
+  approveLabel: string;
+  agent: string;
   /** One sentence: who wants what. */
   lead: string;
   facts: Fact[];
@@ -261,9 +271,15 @@ export function buildCard({ request: row, group, now }: CardInput, options: Card
     facts.push({ label: 'Approvals', value: `${describeTally(t)}; ${quorum.denyVetoes ? 'any denial ends it' : `denied once ${quorum.approvals} approvals are out of reach`}` });
   }
 
+  const risk = effectiveRisk(row);
   const card: Card = {
     kind: req.kind,
     heading: options.live === false ? NOUNS[req.kind] : HEADINGS[req.kind],
+    title: inertText(headline(req)),
+    badges: riskBadges(risk).map((b) => ({ ...b, text: inertText(b.text) })),
+    irreversible: !risk.reversible,
+    approveLabel: inertText(approveLabel(row)),
+    agent: inertText(req.agent),
     lead: inertText(options.live === false ? pastLeadSentence(req) : leadSentence(req)),
     facts: facts.map((f) => ({ ...f, value: inertText(f.value) })),
     history: historyLines(row, group, now).map(inertText),

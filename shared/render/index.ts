@@ -8,3 +8,4 @@ export { renderErrorPage } from './error-page.ts';
 export { renderReviewEmail, emailSubject, type ReviewEmail, type ReviewEmailInput } from './email.ts';
 export { escapeHtml } from './html.ts';
 export { formatDuration, formatTimeLeft, formatWaiting, formatZoned } from './time.ts';
+export { renderOutcomeEmail, type OutcomeEmail } from './outcome-email.ts';

@@ -31,7 +31,7 @@ export function choicesFor(row: Pick<StoredRequest, 'kind' | 'policy'>): readonl
 }
 
 export type FormAction =
-  | { action: 'escalate'; comment?: string }
+  | { action: 'escalate'; reason?: string; comment?: string }
   | { action: 'decide'; decision: Decision; event: FinalEvent };
 
 function invalid(issues: IssueSummary[]): InvalidRequestError {
@@ -130,7 +130,7 @@ export function interpretForm(row: StoredRequest, form: ResponseForm, approver: 
     case 'deny':
       return decide({ outcome: 'denied', reason: form.reason });
     case 'escalate':
-      return { action: 'escalate', ...(comment ? { comment } : {}) };
+      return { action: 'escalate', ...(form.reason ? { reason: form.reason } : {}), ...(comment ? { comment } : {}) };
     case 'modify': {
       if (request.kind === 'approval') {
         return decide({ outcome: 'modified', approvedArgs: parseEditedArgs(request.action.name, request.action.args, form.args) });

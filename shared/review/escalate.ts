@@ -18,7 +18,7 @@ export type EscalateResult =
 export async function escalateToNextTier(
   deps: ReviewDeps,
   requestId: string,
-  args: { expectedRound: number; actor: string; why: string },
+  args: { expectedRound: number; actor: string; why: string; reason?: string },
 ): Promise<EscalateResult> {
   const row = await deps.requests.get(requestId);
   if (!row) throw new RequestNotFoundError(requestId);
@@ -48,7 +48,7 @@ export async function escalateToNextTier(
     at: now.toISOString(),
     actor: args.actor,
     tier: updated.tier,
-    details: { fromTier: row.tier, toTier: updated.tier, tierName: next.name, round: updated.round, why: args.why },
+    details: { fromTier: row.tier, toTier: updated.tier, tierName: next.name, round: updated.round, why: args.why, ...(args.reason ? { reason: args.reason } : {}) },
     ...purgeAt(deps.config, now),
   });
   await createRoundSchedule(deps.scheduler, deps.schedules, { action: 'expire', requestId, tier: updated.tier, round: updated.round }, expiresAt);

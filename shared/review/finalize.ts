@@ -18,6 +18,7 @@ import { publishDecisionEvent, republishOwed } from './decision-event.ts';
 import type { ReviewDeps, StoreDeps } from './deps.ts';
 import { groupNamed } from './groups.ts';
 import { purgeAt } from './notify.ts';
+import { sendOutcomeNotices } from './outcome-notice.ts';
 
 export type FinalEvent = Extract<LogEventType, 'decided' | 'expired' | 'corrected' | 'cancelled'>;
 
@@ -182,7 +183,7 @@ export async function finalizeDecision(deps: ReviewDeps, seen: StoredRequest, ar
 /**
  * What follows the write that ended a request (a decision, a fallback, a cancel, the vote that settled a
  * quorum): the latency metric and the hitl_decision record, the decision event, SendTaskSuccess to every
- * waiting execution, the round's schedule removed.
+ * waiting execution, the round's schedule removed, the other reviewers told (outcome-notice.ts).
  */
 export async function afterFinal(
   deps: ReviewDeps,
@@ -200,6 +201,7 @@ export async function afterFinal(
   await deleteRoundSchedule(deps.scheduler, deps.schedules, requestId, row.round).catch((err: unknown) =>
     deps.log.warn('Could not delete the round schedule; it will fire and find the request decided', { requestId, error: describeError(err) }),
   );
+  await sendOutcomeNotices(deps, row).catch((err: unknown) => deps.log.warn('Could not send the outcome notices', { requestId, error: describeError(err) }));
   const settled = resume === 'resumed' || resume === 'execution-ended';
   const { taskToken: _token, resumeClaimedAt: _claim, waiters: _waiters, ...rest } = row;
   return { won: true, row: settled ? { ...rest, resumedAt: deps.now().toISOString() } : row, resume };

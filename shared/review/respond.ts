@@ -25,7 +25,7 @@ export interface Page {
   html: string;
 }
 
-/** The link's query string as received: `a`, `e`, `k`, `s`. */
+/** The link's query string as received: `a`, `e`, `k`, `s`, and the unsigned `choice` an email button arms. */
 export type LinkQuery = Record<string, string | undefined>;
 
 export interface Submission {
@@ -151,9 +151,31 @@ function votedNotice(deps: ReviewDeps, ctx: Context): string | undefined {
   return `You ${mine.vote === 'approve' ? 'approved' : 'denied'} this request; ${describeTally(t)}. Your vote counts once.`;
 }
 
-function reviewPage(deps: ReviewDeps, ctx: Context, requestId: string, query: LinkQuery, status = 200, notice?: string): Page {
-  const canEscalate = choicesFor(ctx.row).includes('escalate') && tierOf(ctx.group, ctx.row.tier + 1) !== undefined;
+/** The deployment's preset deny reasons for a request: by action name, then kind, then `default`. */
+export function denyReasonsFor(config: ReviewDeps['config'], row: StoredRequest): readonly string[] {
+  const presets = config.denyReasons;
+  if (!presets) return [];
+  const action = row.request.kind === 'approval' ? row.request.action.name : undefined;
+  return (action !== undefined && Object.hasOwn(presets, action) ? presets[action] : undefined) ?? (Object.hasOwn(presets, row.kind) ? presets[row.kind] : undefined) ?? presets.default ?? [];
+}
+
+interface PageState {
+  status?: number;
+  notice?: string;
+  armed?: string;
+  retry?: { choice: string; fields: Record<string, string> };
+}
+
+function reviewPage(deps: ReviewDeps, ctx: Context, requestId: string, query: LinkQuery, state: PageState = {}): Page {
+  const { status = 200, notice } = state;
+  const choices = choicesFor(ctx.row);
+  const canEscalate = choices.includes('escalate') && tierOf(ctx.group, ctx.row.tier + 1) !== undefined;
+  // An armed choice the request does not offer opens nothing.
+  const armed = choices.find((c) => c === state.armed && (c !== 'escalate' || canEscalate));
   const html = renderReviewPage({
+    ...(armed ? { armed } : {}),
+    ...(state.retry ? { retry: state.retry } : {}),
+    denyReasons: denyReasonsFor(deps.config, ctx.row),
     request: visibleRow(ctx.row),
     group: ctx.group,
     now: deps.now(),
@@ -172,7 +194,7 @@ export async function viewReview(deps: ReviewDeps, requestId: string, query: Lin
   if (ctx.link.expired) return statusPage(deps, ctx, 200, 'This link has expired; it can no longer be used to decide.');
   const duty = dutyPage(deps, ctx);
   if (duty) return duty;
-  if (canDecide(ctx, deps.now())) return reviewPage(deps, ctx, requestId, query);
+  if (canDecide(ctx, deps.now())) return reviewPage(deps, ctx, requestId, query, { armed: query.choice });
   const voted = ctx.row.status === 'PENDING' ? votedNotice(deps, ctx) : undefined;
   if (voted) return statusPage(deps, ctx, 200, voted);
   if (timeBoxOver(ctx.row, deps.now())) return statusPage(deps, ctx, 200, TIME_BOX_OVER);
@@ -205,14 +227,16 @@ export async function submitReview(deps: ReviewDeps, input: Submission): Promise
   } catch (err) {
     if (!(err instanceof InvalidRequestError)) throw err;
     const fix = err.issues.map((i) => `${i.path}: ${i.message}`).join('; ');
-    return reviewPage(deps, ctx, requestId, query, 400, `Nothing was sent. Please fix: ${fix}`);
+    // The section posted reopens with what was typed, so fixing the mistake is all that is left to do.
+    return reviewPage(deps, ctx, requestId, query, { status: 400, notice: `Nothing was sent. Please fix: ${fix}`, retry: { choice: input.fields.choice ?? '', fields: input.fields } });
   }
 
   if (action.action === 'escalate') {
-    const why = `escalated by ${ctx.link.approver}${action.comment ? `: ${action.comment}` : ''}`;
-    const result = await escalateToNextTier(deps, requestId, { expectedRound: form.round, actor: ctx.link.approver, why });
+    const said = [action.reason, action.comment].filter(Boolean).join(' — ');
+    const why = `escalated by ${ctx.link.approver}${said ? `: ${said}` : ''}`;
+    const result = await escalateToNextTier(deps, requestId, { expectedRound: form.round, actor: ctx.link.approver, why, ...(action.reason ? { reason: action.reason } : {}) });
     if (result.escalated) return statusPage(deps, { ...ctx, row: result.row }, 200, `Escalated to ${result.tierName} — they have been emailed.`);
-    if (result.reason === 'no-next-tier') return reviewPage(deps, ctx, requestId, query, 400, 'There is no higher tier to escalate to. Approve or deny it.');
+    if (result.reason === 'no-next-tier') return reviewPage(deps, ctx, requestId, query, { status: 400, notice: 'There is no higher tier to escalate to. Approve or deny it.' });
     return replay(deps, { ...ctx, row: result.current });
   }
 

@@ -163,6 +163,17 @@ export const DeploymentConfig = z
         bufferSeconds: z.number().int().min(60).max(900).default(300),
       })
       .default({ queryScanLimitMb: 1024, bufferSeconds: 300 }),
+    /**
+     * Preset reasons the review page offers for a denial, beside free text: keyed by action name (approvals),
+     * by kind, or `default`, the first that is set applies. E.g. `{ "refund": ["Amount too high"], "default": ["Not enough context"] }`.
+     */
+    denyReasons: z.record(z.string().min(1).max(128), z.array(z.string().trim().min(1).max(200)).max(12)).optional(),
+    /** Emails besides the review emails. `outcomeEmail`: when a request ends, the others who were asked get a short "decided by" notice. */
+    notices: z
+      .object({
+        outcomeEmail: z.boolean().default(true),
+      })
+      .default({ outcomeEmail: true }),
     /** Rows older than this many days get a DynamoDB TTL; omit to keep them forever. */
     retentionDays: z.number().int().min(1).optional(),
     /** Decision webhooks (a ReviewRequest's `notify.url`): off until `allowedHosts` names a host. */

@@ -30,7 +30,8 @@ export const ResponseForm = z.discriminatedUnion('choice', [
     draftTitle: z.string().max(300).optional(),
     draftBody: z.string().trim().min(1).max(20000).optional(),
   }),
-  z.object({ choice: z.literal('escalate'), round: Round, opened: Opened, comment: Comment }),
+  /** `reason`: why it goes up a tier; the next tier reads it and the log keeps it. */
+  z.object({ choice: z.literal('escalate'), round: Round, opened: Opened, reason: Reason.optional(), comment: Comment }),
   z.object({ choice: z.literal('answer'), round: Round, opened: Opened, option: z.string().min(1).max(64), comment: Comment }),
   z.object({ choice: z.literal('resolve'), round: Round, opened: Opened, result: z.string().trim().min(1, 'describe what you did').max(4000), comment: Comment }),
   z.object({
@@ -45,14 +46,26 @@ export type ResponseForm = z.infer<typeof ResponseForm>;
 export type Choice = ResponseForm['choice'];
 export const CORRECTION_CATEGORIES = ['factual', 'tone', 'policy', 'format', 'incomplete', 'other'] as const;
 
-/** Parse decoded form fields; `arg.*` fields are gathered into `args`. */
+/**
+ * A preset reason picked on the page (`preset`) and the reviewer's own words (`reason`) make one reason:
+ * "Amount too high: order not returned yet", or either alone.
+ */
+function withPreset(preset: unknown, reason: unknown): unknown {
+  const picked = typeof preset === 'string' ? preset.trim() : '';
+  if (!picked) return reason;
+  const own = typeof reason === 'string' ? reason.trim() : '';
+  return own ? `${picked}: ${own}` : picked;
+}
+
+/** Parse decoded form fields; `arg.*` fields are gathered into `args`, a `preset` reason into `reason`. */
 export function parseResponseForm(fields: Record<string, string>): ResponseForm {
   const args: Record<string, string> = {};
   const rest: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(fields)) {
     if (key.startsWith(ARG_FIELD_PREFIX)) args[key.slice(ARG_FIELD_PREFIX.length)] = value;
-    else rest[key] = value === '' && key !== 'reason' && key !== 'result' && key !== 'correctedOutput' ? undefined : value;
+    else if (key !== 'preset') rest[key] = value === '' && key !== 'reason' && key !== 'result' && key !== 'correctedOutput' ? undefined : value;
   }
+  if (fields.preset !== undefined) rest.reason = withPreset(fields.preset, rest.reason);
   if (Object.keys(args).length > 0) rest.args = args;
   return parseWith(ResponseForm, rest, 'response');
 }

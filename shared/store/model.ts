@@ -84,6 +84,8 @@ export interface StoredRequest {
   resumedAt?: string;
   /** When the `hitl.decision` event was accepted by the bus; missing on a final row means it is still owed. */
   eventPublishedAt?: string;
+  /** When the outcome notice to the other reviewers was claimed (once per request; see review/outcome-notice.ts). */
+  outcomeNoticeAt?: string;
   /**
    * Set by whoever is sending SendTaskSuccess right now (the decision write claims it), so concurrent
    * callers do not resume twice; released on a transient failure, considered abandoned once stale.

@@ -276,6 +276,18 @@ export class RequestStore {
     return (await conditional(() => this.doc.send(update))) !== false;
   }
 
+  /** Claim the one outcome notice of a final row: true for the first caller only. */
+  async claimOutcomeNotice(requestId: string, at: string): Promise<boolean> {
+    const update = new UpdateCommand({
+      TableName: this.tableName,
+      Key: { requestId },
+      UpdateExpression: 'SET outcomeNoticeAt = :at',
+      ConditionExpression: 'attribute_exists(requestId) AND attribute_not_exists(outcomeNoticeAt)',
+      ExpressionAttributeValues: { ':at': at },
+    });
+    return (await conditional(() => this.doc.send(update))) !== false;
+  }
+
   /** The `hitl.decision` event was accepted by the bus. */
   async markEventPublished(requestId: string, at: string): Promise<void> {
     const update = new UpdateCommand({

@@ -17,6 +17,8 @@ import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
 const DESKTOP = { width: 1024, height: 900 };
 const PHONE = { width: 375, height: 812 };
+/** The approve button names what it commits to. */
+const APPROVE = 'Approve refund · $350 · O-9421 · irreversible';
 
 describe('reviewer in a browser', () => {
   let stack: TestStack;
@@ -102,7 +104,7 @@ describe('reviewer in a browser', () => {
     const args = page.locator('article.card table tr');
     expect(await args.allInnerTexts()).toEqual([expect.stringMatching(/^"order_id"\s+"O-9421"$/), expect.stringMatching(/^"amount_usd"\s+350$/)]);
     // Approve is one tap; deny and modify fold open first, since they need typing.
-    expect(await page.getByRole('button', { name: 'Approve', exact: true }).isVisible()).toBe(true);
+    expect(await page.getByRole('button', { name: APPROVE, exact: true }).isVisible()).toBe(true);
     for (const summary of ['Deny…', 'Modify and approve…']) expect(await page.getByText(summary, { exact: true }).isVisible(), summary).toBe(true);
   }
 
@@ -137,7 +139,7 @@ describe('reviewer in a browser', () => {
       expect(await page.getByText('Reviewing as lead@example.com').isVisible()).toBe(true);
       await screenshot(page, 'review-page');
 
-      await page.getByRole('button', { name: 'Approve', exact: true }).click();
+      await page.getByRole('button', { name: APPROVE, exact: true }).click();
       await page.getByText('Approved — the agent has been told.').waitFor();
       expect(await page.getByRole('heading', { name: /^Approved by lead@example\.com/ }).isVisible()).toBe(true);
       await screenshot(page, 'approved');
@@ -216,7 +218,7 @@ describe('reviewer in a browser', () => {
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
       for (const summary of ['Deny…', 'Modify and approve…']) await page.getByText(summary, { exact: true }).click();
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
-      for (const name of ['Approve', 'Deny', 'Approve with changes']) {
+      for (const name of [APPROVE, 'Deny', 'Approve with changes']) {
         const box = await page.getByRole('button', { name, exact: true }).boundingBox();
         expect(box, name).not.toBeNull();
         expect(box!.x).toBeGreaterThanOrEqual(0);
@@ -225,7 +227,7 @@ describe('reviewer in a browser', () => {
       }
       await screenshot(page, 'review-page-375');
 
-      await page.getByRole('button', { name: 'Approve', exact: true }).click();
+      await page.getByRole('button', { name: APPROVE, exact: true }).click();
       await page.getByText('Approved — the agent has been told.').waitFor();
       expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
       await screenshot(page, 'approved-375');

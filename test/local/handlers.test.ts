@@ -634,6 +634,29 @@ describe('respond function', () => {
     expect(sendTaskCalls(taskToken)).toHaveLength(1);
   });
 
+  it('escalate asks why: a blank reason comes back with the section open and nothing changed; the reason is logged and shown to the next tier; everyone asked hears the outcome', async () => {
+    const { requestId } = await startReview(refund());
+    const leadLink = await linkFor('lead@example.com', requestId);
+    const before = await tablesSnapshot();
+    const blank = await post(leadLink, { choice: 'escalate', round: '1', reason: '   ' });
+    expect(blank.status).toBe(400);
+    expect(blank.body).toContain('Nothing was sent. Please fix: reason: say why');
+    expect(blank.body).toMatch(/<details open><summary>Escalate to support managers…<\/summary>/);
+    expect(await tablesSnapshot()).toEqual(before);
+
+    expect((await post(leadLink, { choice: 'escalate', round: '1', reason: 'over my limit' })).status).toBe(200);
+    expect((await events(requestId)).find((e) => e.event === 'escalated')).toMatchObject({
+      actor: 'lead@example.com',
+      details: { reason: 'over my limit', why: 'escalated by lead@example.com: over my limit' },
+    });
+    const [managerMail] = await emailsTo('manager@example.com', requestId);
+    expect(managerMail!.text).toContain('escalated by lead@example.com: over my limit');
+
+    expect((await post(await linkFor('manager@example.com', requestId), { choice: 'approve', round: '2' })).status).toBe(200);
+    const notices = (await ses.emails()).filter((e) => e.subject.startsWith('Approved by manager@example.com') && e.text?.includes(requestId));
+    expect(notices.map((e) => e.to).sort()).toEqual([['lead2@example.com'], ['lead@example.com']]);
+  });
+
   it('50 concurrent POSTs mixing approve and deny: one decision, one log event, one SendTaskSuccess', async () => {
     const { requestId, taskToken } = await startReview(refund());
     const links = [await linkFor('lead@example.com', requestId), await linkFor('lead2@example.com', requestId)];

@@ -58,7 +58,7 @@ describe('sendReviewEmails against aws-ses-v2-local', () => {
       expect(email.cc).toEqual([]);
       expect(email.bcc).toEqual([]);
       expect(email.from).toBe('hitl@example.com');
-      expect(email.subject).toBe('Approval needed: customer-support-agent wants refund (expires 14:30 Europe/London)');
+      expect(email.subject).toBe('Refund $350 O-9421 · irreversible · customer-support-agent');
 
       // Both parts carry this reviewer's link and nobody else's.
       expect(email.text).toContain(`\n${link}\n`);
@@ -121,7 +121,7 @@ describe('sendReviewEmails against aws-ses-v2-local', () => {
       recipients: [{ approver: 'manager@example.com', link: 'https://review.example.com/r/x?a=m' }],
     });
     const [email] = await pending;
-    expect(email?.subject).toBe('Approval needed (escalated): customer-support-agent wants refund (expires 14:30 Europe/London)');
+    expect(email?.subject).toBe('Refund $350 O-9421 · irreversible · customer-support-agent · escalated');
     await expect(ses.waitForEmails(1, { to: 'nobody@example.com', timeoutMs: 100 })).rejects.toThrow('found 0');
   });
 });

@@ -116,7 +116,7 @@ describe('event rules of the template on the local stack', () => {
     expect(event.detail).toMatchObject({ status: 'FAILED', error: 'InvalidRequestError' });
 
     const approved = await start('approved-review', { ...DEMO_REQUEST, action: { name: 'refund', args: { order_id: 'O-2', amount_usd: 5 } } });
-    const [email] = await stack.waitForEmails((e) => e.destination.to.includes('lead@example.com') && e.body.text!.includes('O-2'));
+    const [email] = await stack.waitForEmails((e) => e.destination.to.includes('lead@example.com') && e.subject === 'Refund $5 O-2 · irreversible · customer-support-agent');
     expect((await stack.submit(stack.reviewLinks(email!)[0]!, { choice: 'approve', round: '1' })).status).toBe(200);
     expect((await stack.waitForExecution(approved)).status).toBe('SUCCEEDED');
     await stack.events.settled();

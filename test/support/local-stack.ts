@@ -108,7 +108,10 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
   }
   const linkPrefix = `${stack.endpoints.respond}/r/`;
   const reviewLinks = (email: StoredEmail) =>
-    [...(email.body.text ?? email.body.html ?? '').matchAll(/https?:\/\/[^\s"'<>]+/g)].map((m) => m[0].replaceAll('&amp;', '&')).filter((u) => u.startsWith(linkPrefix));
+    [...(email.body.text ?? email.body.html ?? '').matchAll(/https?:\/\/[^\s"'<>]+/g)]
+      .map((m) => m[0].replaceAll('&amp;', '&'))
+      // The email's buttons repeat the link with a choice armed (`&choice=approve`): the same link, not another.
+      .filter((u) => u.startsWith(linkPrefix) && !new URL(u).searchParams.has('choice'));
   const isReviewEmail = (email: StoredEmail, requestId: string, to: string | undefined) =>
     (to === undefined || email.destination.to.includes(to)) && reviewLinks(email).some((link) => new URL(link).pathname === `/r/${encodeURIComponent(requestId)}`);
   const waitForEmails = (match: (email: StoredEmail) => boolean = () => true, count = 1, timeoutMs = 30_000) =>

@@ -87,7 +87,7 @@ function textOf(doc: string): string {
 }
 
 const ALLOWED_TAGS = new Set(
-  'html head meta title style body main section article footer div h1 h2 p dl dt dd table caption tbody tr th td pre code ul ol li span br form input label textarea select option button details summary a'.split(
+  'html head meta title style body main section article footer div h1 h2 p dl dt dd table caption tbody tr th td pre code ul ol li span br form input label textarea select option button details summary a nav fieldset legend'.split(
     ' ',
   ),
 );
@@ -100,7 +100,8 @@ function expectInert(doc: string, urls: { link?: string; formAction?: string } =
   for (const t of tags(doc)) {
     expect(ALLOWED_TAGS.has(t.name), `unexpected <${t.name}>`).toBe(true);
     for (const name of t.attrNames) expect(name.startsWith('on'), `event handler ${name} on <${t.name}>`).toBe(false);
-    if (t.name === 'a') expect(t.attrs.href).toBe(urls.link);
+    // Links: the personal link (bare, or with a choice armed) and the page's own skip link, nothing else.
+    if (t.name === 'a' && t.attrs.href !== '#details-title') expect(t.attrs.href?.replace(/&choice=[a-z]+$/, '')).toBe(urls.link);
     if (t.name === 'form') expect(t.attrs.action).toBe(urls.formAction);
     expect(t.attrs.src).toBeUndefined();
   }
@@ -253,7 +254,7 @@ describe('review page forms', () => {
   it('posts every approval choice to the signed link with the round, in the response-form schema', () => {
     const page = reviewPage(stored(approval, { round: 3 }));
     const all = forms(page);
-    expect(all.map((f) => f.buttonText)).toEqual(['Approve', 'Deny', 'Approve with changes', 'Escalate to support managers']);
+    expect(all.map((f) => f.buttonText)).toEqual(['Approve refund · $350 · O-9421 · irreversible', 'Deny', 'Approve with changes', 'Escalate to support managers']);
     for (const f of all) {
       expect(f.method).toBe('post');
       expect(f.action).toBe(LINK);
@@ -261,6 +262,7 @@ describe('review page forms', () => {
     }
     expect(all.map((f) => submit(f).choice)).toEqual(['approve', 'deny', 'modify', 'escalate']);
     expect(all[1]?.required).toEqual(['reason']);
+    expect(all[3]?.required).toEqual(['reason']);
     expect(submit(all[2] as SubmittedForm)).toMatchObject({ choice: 'modify', args: { order_id: 'O-9421', amount_usd: '350' } });
   });
 
@@ -432,9 +434,9 @@ describe('status page', () => {
 describe('review email', () => {
   const email = (row: StoredRequest) => renderReviewEmail({ request: row, group, now: NOW, link: LINK, approver: 'lead@example.com' });
 
-  it('has the subject, the compact card and one link to the page', () => {
+  it('has the subject, the compact card, a button per decision and one link to the page', () => {
     const { subject, html, text } = email(stored(approval));
-    expect(subject).toBe('Approval needed: customer-support-agent wants refund (expires 14:30 Europe/London)');
+    expect(subject).toBe('Refund $350 O-9421 · irreversible · customer-support-agent');
     for (const body of [textOf(html).replace(/\s+/g, ' '), text]) {
       expect(body).toContain('refund("order_id": "O-9421", "amount_usd": 350)');
       expect(body).toContain('3 of 4');
@@ -444,25 +446,31 @@ describe('review email', () => {
       expect(body).toContain('Review and decide');
     }
     const anchors = tags(html).filter((t) => t.name === 'a');
-    expect(anchors.map((a) => a.attrs.href)).toEqual([LINK]);
-    expect(text.match(/https?:\/\//g)).toHaveLength(1);
+    // Each button opens the page with its choice armed; the choice is outside the signature.
+    expect(anchors.map((a) => a.attrs.href)).toEqual([`${LINK}&choice=approve`, `${LINK}&choice=deny`, `${LINK}&choice=escalate`, LINK]);
+    for (const a of anchors) expect(a.attrs).toMatchObject({ target: '_blank', rel: 'noopener noreferrer' });
+    expect(textOf(html)).toContain('Approve refund · $350 · O-9421 · irreversible');
+    expect(textOf(html)).toContain('⚠ Irreversible');
+    expect(html).toMatch(/<main[\s>]/);
+    expect(text.match(/https?:\/\/\S+/g)).toEqual([LINK, `${LINK}&choice=approve`, `${LINK}&choice=deny`, `${LINK}&choice=escalate`]);
     expect(text.split('\n')).toContain(LINK);
-    expect(text.startsWith('[APPROVAL NEEDED]\n')).toBe(true);
+    expect(text.startsWith('[APPROVAL NEEDED] Refund $350 O-9421\n')).toBe(true);
     expect(text).toContain('\nAction: refund("order_id": "O-9421", "amount_usd": 350)\n');
   });
 
   it.each([
-    [{ kind: 'disambiguation', ...base, question: 'Which?', options: [{ id: 'a', label: 'A' }, { id: 'b', label: 'B' }] }, 'Answer needed: customer-support-agent asks you to choose'],
-    [{ kind: 'verification', ...base, draft: { channel: 'email', body: 'Hi' } }, 'Review needed: customer-support-agent drafted an email'],
-    [{ kind: 'escalation', ...base, task: { summary: 'Do it' } }, 'Task handed over: customer-support-agent handed over a task'],
-    [{ kind: 'correction', ...base, output: { id: 'm1', content: 'x' } }, 'Correction needed: customer-support-agent output reported wrong'],
-  ] as [ReviewRequestInput, string][])('names the kind in the subject (%#)', (input, subject) => {
-    expect(email(stored(input)).subject).toBe(`${subject} (expires 14:30 Europe/London)`);
+    [{ kind: 'disambiguation', ...base, question: 'Which?', options: [{ id: 'a', label: 'A' }, { id: 'b', label: 'B' }] }, 'Choose 1 of 2 interpretations · irreversible'],
+    [{ kind: 'verification', ...base, risk: { class: 'external-comms', reversible: true }, draft: { channel: 'email', body: 'Hi' } }, 'Sign off an email draft · external-comms'],
+    [{ kind: 'escalation', ...base, task: { summary: 'Do it' } }, 'Take over a task · irreversible'],
+    [{ kind: 'correction', ...base, output: { id: 'm1', content: 'x' } }, 'Correct output m1 · irreversible'],
+    [{ ...approval, action: { name: 'issue_refund', args: { note: 'see https://evil.example', invoice: 'INV-7', total_cents: 123456, currency: 'EUR' } } }, 'Issue refund €1,234.56 INV-7 · irreversible'],
+  ] as [ReviewRequestInput, string][])('leads the subject with the action, key arguments and risk (%#)', (input, subject) => {
+    expect(email(stored(input)).subject).toBe(`${subject} · customer-support-agent`);
   });
 
-  it('marks an escalated request and gives the day of a later deadline', () => {
+  it('marks an escalated request', () => {
     const row = stored(approval, { tier: 2, expiresAt: '2025-06-04T09:00:00.000Z' });
-    expect(email(row).subject).toBe('Approval needed (escalated): customer-support-agent wants refund (expires Wed 4 Jun 10:00 Europe/London)');
+    expect(email(row).subject).toBe('Refund $350 O-9421 · irreversible · customer-support-agent · escalated');
   });
 
   it('cuts long text in the email, not on the page', () => {
@@ -564,7 +572,7 @@ describe('unseen characters', () => {
     const row = stored(approval);
     const forged = { ...row, request: { ...row.request, agent: 'bot\u202Egnp.exe\r\nBcc: x@evil.example\u001B[0m\u200B', action: { name: 'refund\u2028now', args: {} } } } as StoredRequest;
     const { subject } = render(forged);
-    expect(subject).toBe('Approval needed: bot\uFFFDgnp.exe Bcc: x@evil.example\uFFFD[0m\uFFFD wants refund now (expires 14:30 Europe/London)');
+    expect(subject).toBe('Refund now · irreversible · bot\uFFFDgnp.exe Bcc: x@evil.example\uFFFD[0m\uFFFD');
   });
 });
 
@@ -635,7 +643,8 @@ describe('links in agent text', () => {
         expect(text.split(SHOWN).length - 1).toBeGreaterThanOrEqual(2);
         expect(text).not.toMatch(/https:\/\/evil|www\.evil|evil\.com/);
       }
-      expect(mail.text.match(/https?:\/\/\S+/g)).toEqual([LINK]);
+      // The only URLs are the personal link and the same link with a choice armed.
+      expect(new Set(mail.text.match(/https?:\/\/\S+/g)?.map((u) => u.replace(/&choice=[a-z]+$/, '')))).toEqual(new Set([LINK]));
       expect(mail.subject).not.toContain('evil');
     });
   }
