@@ -19,6 +19,10 @@ export const ENV = {
   decisionStream: 'HITL_DECISION_STREAM',
   /** The bus `hitl.decision` events go to. */
   eventBusName: 'HITL_EVENT_BUS_NAME',
+  /** The Slack app's secret (bot token, signing secret); set only when the config enables Slack. */
+  slackSecretId: 'HITL_SLACK_SECRET_ID',
+  /** Overrides `slack.apiUrl` (the local stack points it at its Slack stand-in). */
+  slackApiUrl: 'HITL_SLACK_API_URL',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {

@@ -16,7 +16,7 @@ import type { LogEventType, StoredRequest } from '../store/model.ts';
 import { describeError } from './decisions.ts';
 import { publishDecisionEvent, republishOwed } from './decision-event.ts';
 import type { ReviewDeps, StoreDeps } from './deps.ts';
-import { purgeAt } from './notify.ts';
+import { notifyConcluded, purgeAt } from './notify.ts';
 
 export type FinalEvent = Extract<LogEventType, 'decided' | 'expired' | 'corrected' | 'cancelled'>;
 
@@ -199,6 +199,7 @@ export async function afterFinal(
   await deleteRoundSchedule(deps.scheduler, deps.schedules, requestId, row.round).catch((err: unknown) =>
     deps.log.warn('Could not delete the round schedule; it will fire and find the request decided', { requestId, error: describeError(err) }),
   );
+  await notifyConcluded(deps, row, decision);
   const settled = resume === 'resumed' || resume === 'execution-ended';
   const { taskToken: _token, resumeClaimedAt: _claim, waiters: _waiters, ...rest } = row;
   return { won: true, row: settled ? { ...rest, resumedAt: deps.now().toISOString() } : row, resume };

@@ -214,12 +214,13 @@ export async function submitReview(deps: ReviewDeps, input: Submission): Promise
     return replay(deps, { ...ctx, row: result.current });
   }
 
-  if (ctx.row.policy?.quorum) return vote(deps, ctx, form.round, action.decision);
+  const decision: Decision = { ...action.decision, channel: 'email' };
+  if (ctx.row.policy?.quorum) return vote(deps, ctx, form.round, decision);
 
   const result = await finalizeDecision(deps, ctx.row, {
     expectedRound: form.round,
     status: 'DECIDED',
-    decision: action.decision,
+    decision,
     event: action.event,
     actor: ctx.link.approver,
     extras: { channel: 'email', timeOnCardMs: timeOnCardMs((form as { opened?: string }).opened, ctx.row, action.decision.decidedAt) },

@@ -75,5 +75,7 @@ export const Decision = z.object({
   requestedAt: z.iso.datetime(),
   decidedAt: z.iso.datetime(),
   latencyMs: z.number().int().min(0),
+  /** How the decision was made: the channel the person used, or `policy` when no person decided. Missing on older decisions. */
+  channel: z.enum(['email', 'slack', 'inbox', 'in-app', 'policy']).optional(),
 });
 export type Decision = z.infer<typeof Decision>;

@@ -79,6 +79,8 @@ export interface StoredRequest {
   resumedAt?: string;
   /** When the `hitl.decision` event was accepted by the bus; missing on a final row means it is still owed. */
   eventPublishedAt?: string;
+  /** The Slack message showing the request (its latest round), updated in place when the request ends. */
+  slackMessage?: { channel: string; ts: string; round: number };
   /**
    * Set by whoever is sending SendTaskSuccess right now (the decision write claims it), so concurrent
    * callers do not resume twice; released on a transient failure, considered abandoned once stale.
