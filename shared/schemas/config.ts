@@ -46,6 +46,8 @@ export const SlackSettings = z
     channel: SlackChannelId,
     /** Slack's Web API; point it elsewhere only for a stand-in. */
     apiUrl: z.url().default('https://slack.com/api/'),
+    /** The reasons the Deny modal offers (the reviewer may add their own words); omit for the built-in list. */
+    denyReasons: z.array(z.string().trim().min(1).max(75)).min(1).max(20).optional(),
   })
   .strict();
 export type SlackSettings = z.infer<typeof SlackSettings>;
