@@ -22,6 +22,7 @@ import { ReviewFunctions } from './constructs/review-functions.ts';
 import { ReviewStateMachine } from './constructs/review-state-machine.ts';
 import { ReviewTables } from './constructs/review-tables.ts';
 import { SigningSecret } from './constructs/signing-secret.ts';
+import { SlackChannel } from './constructs/slack-channel.ts';
 import { SloAlarms } from './constructs/slo-alarms.ts';
 import { acknowledgeWildcardResource } from './nag.ts';
 import { grantSendEmailFrom } from './ses.ts';
@@ -111,6 +112,7 @@ export class HitlStack extends Stack {
       this.scheduling.grantManageSchedules(fn.role);
       grantSendEmailFrom(fn.role, this, config.sender);
     }
+    if (config.slack) new SlackChannel(this, 'SlackChannel', { api: this.api.api, interactionsFunction: respond.function, functions: [request, respond, expire, settle].map((f) => f.function), removalPolicy });
     // The expire function targets itself with context.invokedFunctionArn: setting its own ARN would be a cycle.
     for (const fn of [request, respond, settle]) fn.addEnvironment(ENV.expireFunctionArn, expire.function.functionArn);
 
