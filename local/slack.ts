@@ -137,7 +137,7 @@ export function createSlackServer(credentials: SlackCredentials): LocalSlack {
   return {
     server,
     calls: (method) => (method ? calls.filter((c) => c.method === method) : [...calls]),
-    messages: () => [...messages.values()],
+    messages: () => [...messages.values()].map((m) => structuredClone(m)),
     failNext: (method, error, times = 1) => void failures.set(method, { error, times }),
   };
 }
