@@ -17,7 +17,8 @@ export const MemberIdentities = z
   .strict()
   .refine((m) => m.email !== undefined || m.slack !== undefined, 'give at least one of email, slack');
 
-export const Member = z.union([z.email(), MemberIdentities], { error: 'members must be email addresses or objects like { "email": "a@example.com", "slack": "U0123ABC" }' });
+const MEMBER_FORMS = 'members must be email addresses or objects like { "email": "a@example.com", "slack": "U0123ABC" }';
+export const Member = z.union([z.email(MEMBER_FORMS), MemberIdentities], { error: MEMBER_FORMS });
 export type Member = z.infer<typeof Member>;
 
 const SLACK_PREFIX = 'slack:';
