@@ -99,5 +99,7 @@ export const Decision = z.object({
   requestedAt: z.string(),
   decidedAt: z.string(),
   latencyMs: z.number().int().min(0),
+  /** How the decision was made: the channel the person used, or `policy`. Missing on older decisions. */
+  channel: z.enum(['email', 'slack', 'inbox', 'in-app', 'policy']).optional(),
 });
 export type Decision = z.infer<typeof Decision>;
