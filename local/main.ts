@@ -58,6 +58,7 @@ function banner(stack: LocalStack): string {
     ['DynamoDB', e.dynamodb, `${stack.tables.requests}, ${stack.tables.decisions}`],
     ['Secrets Manager', e.secretsManager, `signing keys in ${shown(stack.signingKeyFile)}`],
     ['EventBridge', e.events, eventRulesNote(stack)],
+    ...(e.slack ? [['Slack (stand-in)', e.slack, `records chat.postMessage/update, views.open: GET /calls; app secret in ${shown(`${stack.stateDir}/slack.json`)}`]] : []),
   ];
   return [
     '',
