@@ -4,6 +4,7 @@
  * with Decision.channel "slack", and the message is updated in place for everyone. Unsigned, wrongly signed
  * or stale requests are 401 and decide nothing; a Slack user outside the current tier is refused.
  */
+import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buttonOf, clickPayload, sendInteraction, submitPayload, type InteractionTarget, type OpenedView } from '#local/slack-client.ts';
 import type { SlackStoredMessage } from '#local/slack.ts';
@@ -170,6 +171,17 @@ describe('Slack channel', () => {
     expect(String(ephemerals.filter((c) => c.args.user === 'U0MANAGER').at(-1)!.args.text)).toMatch(/support leads/);
     expect(stack.slack!.calls('views.open').some((c) => JSON.stringify(c.args.view).includes(requestId))).toBe(false);
     expect((await row(requestId))!.status).toBe('PENDING');
+    expect((await events(requestId)).map((e) => e.event)).not.toContain('decided');
+  });
+
+  it('a cancel (StopExecution) updates the message too, and its buttons then decide nothing', async () => {
+    const { executionArn, requestId, message } = await opened();
+    await stack.clients.sfn.send(new StopExecutionCommand({ executionArn, cause: 'user withdrew the request' }));
+    const updated = await until('message updated', async () => ((await messageOf(requestId)).updates > 0 ? messageOf(requestId) : undefined));
+    expect(hasButtons(updated)).toBe(false);
+    expect(blocksText(updated)).toContain('Cancelled');
+    await sendInteraction(target, clickPayload('U0LEAD', message, 'hitl.approve'));
+    expect((await row(requestId))!.status).toBe('CANCELLED');
     expect((await events(requestId)).map((e) => e.event)).not.toContain('decided');
   });
 
