@@ -9,6 +9,8 @@ import { describeError } from '#shared/review/decisions.ts';
 import { reviewDepsFromEnv, type ReviewDeps } from '#shared/review/deps.ts';
 import { submitReview, viewReview, type LinkQuery, type Page } from '#shared/review/respond.ts';
 import { createInboxRoutes } from './inbox-routes.ts';
+import { handleSlackInteraction } from '#shared/channels/slack-interactions.ts';
+import { SLACK_INTERACTIONS_PATH } from '#shared/channels/slack-route.ts';
 
 /**
  * On every response, pages and errors alike. One record rather than Hono's secureHeaders(): the Lambda
@@ -67,6 +69,14 @@ export function createRespondApp(deps: ReviewDeps): Hono {
   });
 
   app.route('/inbox', createInboxRoutes(deps));
+  const slack = deps.slack;
+  if (slack) {
+    // Slack's interactivity requests: signed by Slack, answered with JSON (or nothing), never HTML.
+    app.post(SLACK_INTERACTIONS_PATH, async (c) => {
+      const out = await handleSlackInteraction({ ...deps, slack }, { body: await c.req.text(), timestamp: c.req.header('x-slack-request-timestamp'), signature: c.req.header('x-slack-signature') });
+      return out.json === undefined ? c.body(null, out.status as 200) : c.json(out.json, out.status as 200);
+    });
+  }
 
   app.notFound(() => send({ status: 404, html: renderErrorPage(404, 'Not found', 'There is nothing here. Open the link from your review email.') }));
   app.onError((err, c) => {

@@ -15,6 +15,8 @@ export interface Endpoints {
   dynamodb: string;
   secretsManager: string;
   events: string;
+  /** The Slack Web API stand-in (its `/api/` base), when the config enables Slack. */
+  slack?: string;
 }
 
 export interface EndpointsFile {

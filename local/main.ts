@@ -63,6 +63,7 @@ function banner(stack: LocalStack): string {
     ['Secrets Manager', e.secretsManager, `signing keys in ${shown(stack.signingKeyFile)}${stack.webhookSecretFile ? '; webhook secret: npx hitl webhook-secret' : ''}`],
     ['EventBridge', e.events, eventRulesNote(stack)],
     ...(stack.inApp ? [['In-app API', `${stack.inApp.url}/v1/`, 'JWT authorizer; a token: npx hitl token --user <id>']] : []),
+    ...(e.slack ? [['Slack (stand-in)', e.slack, `records chat.postMessage/update, views.open: GET /calls; app secret in ${shown(`${stack.stateDir}/slack.json`)}`]] : []),
   ];
   return [
     '',

@@ -9,4 +9,5 @@ export const PORT_FLAGS: Record<keyof Ports, { flag: string; env: string }> = {
   dynamodb: { flag: 'port-dynamodb', env: 'HITL_PORT_DYNAMODB' },
   secretsManager: { flag: 'port-secrets', env: 'HITL_PORT_SECRETS' },
   events: { flag: 'port-events', env: 'HITL_PORT_EVENTS' },
+  slack: { flag: 'port-slack', env: 'HITL_PORT_SLACK' },
 };

@@ -30,6 +30,7 @@ import { SchedulerEngine } from './scheduler/engine.ts';
 import { createSchedulerServer } from './scheduler/server.ts';
 import { createSecretsServer, ensureKeyRing, ensureWebhookSecret, type LocalSecret } from './secrets.ts';
 import { startSes, type LocalSes, type StoredEmail } from './ses.ts';
+import { createSlackServer, ensureSlackCredentials, type LocalSlack, type SlackCredentials } from './slack.ts';
 import { SfnEngine } from './sfn/engine.ts';
 import { createSfnServer } from './sfn/server.ts';
 import { statusChangeEvent } from './sfn/status-events.ts';
@@ -50,13 +51,15 @@ export interface Ports {
   secretsManager: number;
   /** EventBridge (PutEvents and friends). */
   events: number;
+  /** The Slack Web API stand-in; started only when the config enables Slack. */
+  slack: number;
 }
 
 /**
  * Fixed defaults, so links in emails and `.hitl/local.json` stay the same across restarts: the usual ports of
  * aws-ses-v2-local, Step Functions Local and DynamoDB Local where they have one.
  */
-export const DEFAULT_PORTS: Ports = { respond: 8787, ses: 8005, sfn: 8083, scheduler: 8084, dynamodb: 8000, secretsManager: 8085, events: 8086 };
+export const DEFAULT_PORTS: Ports = { respond: 8787, ses: 8005, sfn: 8083, scheduler: 8084, dynamodb: 8000, secretsManager: 8085, events: 8086, slack: 8089 };
 
 export type { Endpoints } from './endpoints-file.ts';
 
@@ -130,6 +133,8 @@ export interface LocalStack {
   inApp?: EndpointsFile['inApp'];
   /** Emails in the mail viewer, oldest first. */
   emails(): Promise<StoredEmail[]>;
+  /** The Slack stand-in and the app's local credentials, when the config enables Slack. */
+  slack?: LocalSlack & { apiUrl: string; credentials: SlackCredentials };
   stop(): Promise<void>;
 }
 
@@ -230,6 +235,11 @@ function reviewerGroupsOf(resources: StackResources): string[] {
   return Object.keys((configOf(resources) as { reviewerGroups?: Record<string, unknown> } | undefined)?.reviewerGroups ?? {});
 }
 
+/** The Slack app's secret (infra/constructs/slack-channel.ts); every other secret is the link-signing key ring. */
+function isSlackSecret(secret: { logicalId: string }): boolean {
+  return secret.logicalId.startsWith('SlackChannel');
+}
+
 function tableFromEnv(resources: StackResources, key: string): string {
   const value = resources.functions.map((f) => f.env[key]).find((v) => v !== undefined);
   return value ?? '';
@@ -325,11 +335,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const signingKeyFile = join(stateDir, 'signing-keys.json');
     ensureKeyRing(signingKeyFile, log);
-    // The webhook signing secret is the one the functions name in HITL_WEBHOOK_SECRET_ID; the others hold link keys.
+    // The webhook signing secret is the one the functions name in HITL_WEBHOOK_SECRET_ID; the Slack app's is its own; the others hold link keys.
     const webhookSecretId = resources.functions.map((f) => f.env[ENV.webhookSecretId]).find((v) => v !== undefined);
     const webhookSecretFile = webhookSecretId ? join(stateDir, 'webhook-secret') : undefined;
     if (webhookSecretFile) ensureWebhookSecret(webhookSecretFile);
-    const secrets: LocalSecret[] = resources.secrets.map((s) => ({ name: s.name, arn: s.arn, file: s.arn === webhookSecretId ? webhookSecretFile! : signingKeyFile }));
+    const slackConfigured = (configOf(resources) as { slack?: unknown } | undefined)?.slack !== undefined;
+    const slackSecretFile = join(stateDir, 'slack.json');
+    const slackCredentials = slackConfigured ? ensureSlackCredentials(slackSecretFile, log) : undefined;
+    const secretFile = (s: { arn: string; logicalId: string }) => (s.arn === webhookSecretId ? webhookSecretFile! : isSlackSecret(s) ? slackSecretFile : signingKeyFile);
+    const secrets: LocalSecret[] = resources.secrets.map((s) => ({ name: s.name, arn: s.arn, file: secretFile(s) }));
 
     const servers: [keyof Ports, Server, string][] = [
       ['sfn', createSfnServer(sfn), 'Step Functions API'],
@@ -351,6 +365,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (!ses.server.listening) throw new Error(`Port ${wanted.ses} for SES and the mail viewer is in use; choose another (see docs/local-stack.md)`);
     ports.ses = (ses.server.address() as { port: number }).port;
 
+    let slack: LocalStack['slack'];
+    if (slackCredentials) {
+      const standIn = createSlackServer(slackCredentials);
+      ports.slack = await listen(standIn.server, wanted.slack, 'Slack Web API stand-in');
+      cleanup.push(() => closeServer(standIn.server));
+      slack = Object.assign(standIn, { apiUrl: `${urlOf(ports.slack)}/api/`, credentials: slackCredentials });
+    }
+
     const endpoints: Endpoints = {
       respond: respondUrl,
       mailViewer: `${urlOf(ports.ses)}/`,
@@ -360,6 +382,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dynamodb: urlOf(ports.dynamodb),
       secretsManager: urlOf(ports.secretsManager),
       events: urlOf(ports.events),
+      ...(slack ? { slack: slack.apiUrl } : {}),
     };
     const clientEnv: Record<string, string> = {
       AWS_REGION: LOCAL_REGION,
@@ -377,6 +400,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     Object.assign(process.env, clientEnv, common, {
       POWERTOOLS_LOG_LEVEL: options.functionLogLevel ?? 'WARN',
       POWERTOOLS_METRICS_DISABLED: 'true',
+      ...(slack ? { [ENV.slackApiUrl]: slack.apiUrl } : {}),
       ...options.env,
     });
     loadedWithEndpoints = signature;
@@ -453,7 +477,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tableNames: Object.fromEntries(resources.tables.map((t) => [t.logicalId, t.name])),
       functions: Object.fromEntries(resources.functions.map((f) => [f.logicalId, { arn: functionArn(f.logicalId), handler: f.handlerFile }])),
       scheduleGroup,
-      signingSecretId: resources.secrets.find((s) => s.arn !== webhookSecretId)?.arn,
+      signingSecretId: resources.secrets.find((s) => s.arn !== webhookSecretId && !isSlackSecret(s))?.arn,
       webhookSecretId,
       reviewerGroups: reviewerGroupsOf(resources),
       ...(inApp ? { inApp } : {}),
@@ -490,6 +514,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         const res = await fetch(`${endpoints.ses}/store`);
         return ((await res.json()) as { emails: StoredEmail[] }).emails;
       },
+      ...(slack ? { slack } : {}),
       stop: stopAll,
     };
   } catch (err) {

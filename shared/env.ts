@@ -21,6 +21,10 @@ export const ENV = {
   eventBusName: 'HITL_EVENT_BUS_NAME',
   /** The Secrets Manager secret decision webhooks are signed with (not the link-signing key ring). */
   webhookSecretId: 'HITL_WEBHOOK_SECRET_ID',
+  /** The Slack app's secret (bot token, signing secret); set only when the config enables Slack. */
+  slackSecretId: 'HITL_SLACK_SECRET_ID',
+  /** Overrides `slack.apiUrl` (the local stack points it at its Slack stand-in). */
+  slackApiUrl: 'HITL_SLACK_API_URL',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {

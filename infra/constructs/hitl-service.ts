@@ -33,6 +33,7 @@ import { ReviewFunctions } from './review-functions.ts';
 import { ReviewStateMachine } from './review-state-machine.ts';
 import { ReviewTables } from './review-tables.ts';
 import { SigningSecret } from './signing-secret.ts';
+import { SlackChannel } from './slack-channel.ts';
 import { SloAlarms } from './slo-alarms.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
 import { grantSendEmailFrom } from '../ses.ts';
@@ -111,6 +112,8 @@ export class HitlService extends Construct {
   readonly webhooks?: DecisionWebhooks;
   /** In-app answers, when the config enables them (`inApp`). */
   readonly inApp?: InAppApi;
+  /** Review messages in Slack and their interactions route, when the config enables Slack. */
+  readonly slack?: SlackChannel;
   /** The base URL of the review links in emails: `publicBaseUrl`, or the HTTP API's URL (ending in `/`). */
   readonly publicBaseUrl: string;
   /** The config as the functions receive it in HITL_CONFIG. */
@@ -188,6 +191,7 @@ export class HitlService extends Construct {
       this.scheduling.grantManageSchedules(fn.role);
       grantSendEmailFrom(fn.role, this, config.sender);
     }
+    if (config.slack) this.slack = new SlackChannel(this, 'SlackChannel', { api: this.api.api, interactionsFunction: respond.function, functions: [request, respond, expire, settle].map((f) => f.function), removalPolicy });
     // The expire function targets itself with context.invokedFunctionArn: setting its own ARN would be a cycle.
     for (const fn of [request, respond, settle]) fn.addEnvironment(ENV.expireFunctionArn, expire.function.functionArn);
 

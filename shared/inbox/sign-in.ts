@@ -6,6 +6,7 @@
  */
 import { SendEmailCommand } from '@aws-sdk/client-ses';
 import type { DeploymentConfig } from '../schemas/config.ts';
+import { memberEmail } from '../schemas/member.ts';
 import { SignInLinks } from '../store/sign-in-links.ts';
 import type { ReviewDeps } from '../review/deps.ts';
 import { InboxTokenError, newNonce, SESSION_SECONDS, SIGN_IN_LINK_SECONDS, signToken, verifyToken, type InboxToken } from './tokens.ts';
@@ -18,7 +19,7 @@ export const SIGN_IN_COOLDOWN_SECONDS = 30;
 export function groupsOf(config: DeploymentConfig, approver: string): string[] {
   const me = approver.toLowerCase();
   return Object.entries(config.reviewerGroups)
-    .filter(([, g]) => g.tiers.some((t) => t.members.some((m) => m.toLowerCase() === me)))
+    .filter(([, g]) => g.tiers.some((t) => t.members.some((m) => memberEmail(m)?.toLowerCase() === me)))
     .map(([name]) => name);
 }
 
@@ -27,7 +28,7 @@ export function configuredAddress(config: DeploymentConfig, address: string): st
   const me = address.trim().toLowerCase();
   for (const group of Object.values(config.reviewerGroups)) {
     for (const tier of group.tiers) {
-      const found = tier.members.find((m) => m.toLowerCase() === me);
+      const found = tier.members.map(memberEmail).find((m) => m?.toLowerCase() === me);
       if (found) return found;
     }
   }

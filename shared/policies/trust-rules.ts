@@ -9,6 +9,7 @@
  */
 import type { DeploymentConfig } from '../schemas/config.ts';
 import type { JsonValue } from '../schemas/json.ts';
+import { memberId } from '../schemas/member.ts';
 import type { ReviewRequest } from '../schemas/review-request.ts';
 import { describeBounds, MAX_ACTIVE_TRUST_RULES, type ArgBound, type TrustRule } from '../schemas/trust-rule.ts';
 import { describeRisk, type EffectiveRisk } from './risk.ts';
@@ -27,7 +28,7 @@ export function whyNotTrustable(
 ): string | undefined {
   const group = config.reviewerGroups[target.group];
   if (!group) return `no reviewer group "${target.group}" is configured`;
-  if (!group.tiers.some((t) => t.members.some((m) => m.toLowerCase() === target.createdBy.toLowerCase()))) {
+  if (!group.tiers.some((t) => t.members.some((m) => memberId(m).toLowerCase() === target.createdBy.toLowerCase()))) {
     return `${target.createdBy} is not a member of the "${target.group}" group`;
   }
   const policy = policyOf(config);

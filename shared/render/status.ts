@@ -3,6 +3,7 @@
  * request is no longer open to this link. Used by the status page.
  */
 import type { ReviewerGroup } from '../schemas/config.ts';
+import { memberId } from '../schemas/member.ts';
 import type { Decision, Outcome, PolicyName, Vote } from '../schemas/decision.ts';
 import type { StoredRequest } from '../store/model.ts';
 import { formatJson, tierName, type CardInput, type Fact } from './card.ts';
@@ -117,7 +118,7 @@ function decisionDetails(d: Decision, group: ReviewerGroup): Fact[] {
 
 function isMember(group: ReviewerGroup, tier: number, approver: string): boolean {
   const needle = approver.toLowerCase();
-  return (group.tiers[tier - 1]?.members ?? []).some((m) => m.toLowerCase() === needle);
+  return (group.tiers[tier - 1]?.members ?? []).some((m) => memberId(m).toLowerCase() === needle);
 }
 
 function latestEscalation(row: StoredRequest): { tierName: string; at: string } | undefined {

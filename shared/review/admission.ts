@@ -10,6 +10,7 @@ import { eligibleMembers } from '../policies/duties.ts';
 import { describeRisk, whyNotApprovable } from '../policies/risk.ts';
 import { quorumFor, resolveRule, type ResolvedRule } from '../policies/rules.ts';
 import type { DeploymentConfig, ReviewerGroup } from '../schemas/config.ts';
+import { memberIds } from '../schemas/member.ts';
 import type { IssueSummary } from '../schemas/issues.ts';
 import { parseReviewRequest, type ReviewRequest } from '../schemas/review-request.ts';
 import type { RequestPolicy } from '../store/model.ts';
@@ -68,7 +69,7 @@ function fallbackIssue(request: ReviewRequest, resolved: ResolvedRule, group: Re
 /** Someone in tier 1 other than the person the agent acts for, and enough of them for the quorum. */
 function dutyIssue(request: ReviewRequest, resolved: ResolvedRule, group: ReviewerGroup): IssueSummary | undefined {
   const tier = group.tiers[0]!;
-  const eligible = eligibleMembers(tier.members, { request, history: [] });
+  const eligible = eligibleMembers(memberIds(tier.members), { request, history: [] });
   const needed = quorumFor(resolved.rule, request.kind)?.approvals ?? 1;
   if (eligible.length >= needed) return undefined;
   const who = request.requestedBy ? ` other than ${request.requestedBy}, for whom the agent acts,` : '';

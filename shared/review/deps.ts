@@ -12,6 +12,8 @@ import { decodeConfigEnv } from '../config-env.ts';
 import { parseDeploymentConfig, type DeploymentConfig } from '../schemas/config.ts';
 import type { ScheduleSettings } from '../schedules.ts';
 import type { KeyRing } from '../signing.ts';
+import { slackDeps, type SlackDeps } from '../channels/slack.ts';
+import { slackSecretLoader } from '../channels/slack-secret.ts';
 import { keyRingLoader, type KeyRingLoadOptions } from '../signing-keys.ts';
 import { decisionEventsFor, type DecisionEvents } from './decision-event.ts';
 import { DecisionLog } from '../store/decision-log.ts';
@@ -40,6 +42,8 @@ export interface ReviewDeps extends StoreDeps {
   /** Public origin (and path prefix) of the respond endpoint; review links start with it. */
   baseUrl: string;
   keyRing: (options?: KeyRingLoadOptions) => Promise<KeyRing>;
+  /** The Slack channel, when the config enables it; email is always on. */
+  slack?: SlackDeps;
 }
 
 function configFromEnv(text: string): DeploymentConfig {
@@ -64,8 +68,11 @@ export function storeDepsFromEnv(fn: string, env: NodeJS.ProcessEnv, clients: Aw
 
 /** Everything the request, respond and expire functions use. */
 export function reviewDepsFromEnv(fn: string, env: NodeJS.ProcessEnv, clients: AwsClients = createClients()): ReviewDeps {
+  const store = storeDepsFromEnv(fn, env, clients);
+  const slack = store.config.slack;
   return {
-    ...storeDepsFromEnv(fn, env, clients),
+    ...store,
+    ...(slack ? { slack: slackDeps(slack, slackSecretLoader(clients.secrets, requireEnv(ENV.slackSecretId, env)), optionalEnv(ENV.slackApiUrl, env)) } : {}),
     sfn: clients.sfn,
     ses: clients.ses,
     scheduler: clients.scheduler,

@@ -17,8 +17,8 @@ import { describeError } from './decisions.ts';
 import { publishDecisionEvent, republishOwed } from './decision-event.ts';
 import type { ReviewDeps, StoreDeps } from './deps.ts';
 import { groupNamed } from './groups.ts';
-import { purgeAt } from './notify.ts';
 import { sendOutcomeNotices } from './outcome-notice.ts';
+import { notifyConcluded, purgeAt } from './notify.ts';
 
 export type FinalEvent = Extract<LogEventType, 'decided' | 'expired' | 'corrected' | 'cancelled'>;
 
@@ -202,6 +202,7 @@ export async function afterFinal(
     deps.log.warn('Could not delete the round schedule; it will fire and find the request decided', { requestId, error: describeError(err) }),
   );
   await sendOutcomeNotices(deps, row).catch((err: unknown) => deps.log.warn('Could not send the outcome notices', { requestId, error: describeError(err) }));
+  await notifyConcluded(deps, row, decision);
   const settled = resume === 'resumed' || resume === 'execution-ended';
   const { taskToken: _token, resumeClaimedAt: _claim, waiters: _waiters, ...rest } = row;
   return { won: true, row: settled ? { ...rest, resumedAt: deps.now().toISOString() } : row, resume };

@@ -1,11 +1,15 @@
-/** Emailing the reviewers of a request's current tier, each with a personal signed link. */
+/** Reaching the reviewers of a request's current tier on every channel they are on, and telling them how it ended. */
+import { EmailNotifier } from '../channels/email.ts';
+import type { Delivery, Notifier, Recipient } from '../channels/notifier.ts';
+import { SlackNotifier } from '../channels/slack.ts';
+import type { SentReviewEmail } from '../notify.ts';
 import { backstopSeconds } from '../policies/backstop.ts';
 import { eligibleMembers } from '../policies/duties.ts';
-import { EmailDeliveryError, sendReviewEmails, type SentReviewEmail } from '../notify.ts';
 import type { DeploymentConfig, ReviewerGroup } from '../schemas/config.ts';
-import { reviewUrl } from '../signing.ts';
+import type { Decision } from '../schemas/decision.ts';
+import { memberEmail, memberId, memberIds, memberSlack } from '../schemas/member.ts';
 import type { StoredRequest } from '../store/model.ts';
-import { describeError, visibleRow } from './decisions.ts';
+import { describeError } from './decisions.ts';
 import type { ReviewDeps } from './deps.ts';
 import { groupOf, IN_APP_GROUP } from './groups.ts';
 
@@ -19,8 +23,16 @@ export function linkExpiresAt(row: Pick<StoredRequest, 'createdAt'>, config: Dep
 }
 
 /** The tier's members who may decide: not the person the agent acts for, nor whoever escalated it. */
-function recipientsOf(row: StoredRequest, group: ReviewerGroup): string[] {
-  return eligibleMembers(group.tiers[row.tier - 1]?.members ?? [], row);
+function recipientsOf(row: StoredRequest, group: ReviewerGroup): Recipient[] {
+  const members = group.tiers[row.tier - 1]?.members ?? [];
+  const eligible = new Set(eligibleMembers(memberIds(members), row));
+  return members.flatMap((m) => {
+    const id = memberId(m);
+    if (!eligible.has(id)) return [];
+    const email = memberEmail(m);
+    const slack = memberSlack(m);
+    return [{ id, ...(email ? { email } : {}), ...(slack ? { slack } : {}) }];
+  });
 }
 
 /** The key of one recipient's review email of one round in the row's `deliveries`. */
@@ -28,50 +40,68 @@ export function deliveryKey(round: number, approver: string): string {
   return `${round}:${approver.toLowerCase()}`;
 }
 
+/** Email (always) and the channels the deployment config adds. */
+export function notifiersOf(deps: ReviewDeps): { email: EmailNotifier; all: Notifier[] } {
+  const email = new EmailNotifier(deps);
+  return { email, all: [email, ...(deps.slack ? [new SlackNotifier(deps, deps.slack)] : [])] };
+}
+
 /**
- * Email every member of the current tier not yet emailed in this round, record each accepted message on
- * the row as SES accepts it, log `notified`, and record the tier and round as notified. A replayed round
- * (a retried task, a restart) emails only those not recorded: delivery is at least once per recipient,
- * with a repeat only when a crash falls between SES accepting a message and its record. If SES refuses
- * some messages the rest still count: the request is reachable. If nobody in the round has been emailed,
- * throw so the caller can retry or close the request.
+ * Reach every member of the current tier not yet reached in this round, on each channel they are on (email
+ * with a personal signed link; Slack with one message in the group's channel), log `notified`, and record the
+ * tier and round as notified. A replayed round (a retried task, a restart) reaches only those not recorded.
+ * A channel that fails while another reached someone is logged: the request is reachable. If nobody in the
+ * round has been reached, throw (the email channel's EmailDeliveryError first) so the caller can retry or
+ * close the request.
  */
 export async function notifyCurrentTier(deps: ReviewDeps, row: StoredRequest): Promise<SentReviewEmail[]> {
   if (row.reviewerGroup === IN_APP_GROUP) return listForRespondent(deps, row);
-  const group = groupOf(deps.config, row);
-  const ring = await deps.keyRing();
-  const expiresAt = linkExpiresAt(row, deps.config);
-  const members = recipientsOf(row, group);
-  const already = members.filter((approver) => row.deliveries?.[deliveryKey(row.round, approver)] !== undefined);
-  const recipients = members.filter((approver) => !already.includes(approver)).map((approver) => ({
-    approver,
-    link: reviewUrl(deps.baseUrl, { requestId: row.requestId, approver, expiresAt }, ring),
-  }));
-
-  let sent: SentReviewEmail[];
-  let failed: string[] = [];
-  const onSent = (accepted: SentReviewEmail) => deps.requests.recordDelivery(row.requestId, deliveryKey(row.round, accepted.approver), accepted.messageId);
-  try {
-    sent = recipients.length ? await sendReviewEmails(deps.ses, { sender: deps.config.sender, request: visibleRow(row), group, now: deps.now(), recipients, onSent }) : [];
-  } catch (err) {
-    if (!(err instanceof EmailDeliveryError) || err.sent.length + already.length === 0) throw err;
-    sent = err.sent;
-    failed = err.failed.map((f) => f.approver);
-    deps.log.error('Some review emails were not accepted', { requestId: row.requestId, failed, error: describeError(err) });
+  const recipients = recipientsOf(row, groupOf(deps.config, row));
+  const { email, all } = notifiersOf(deps);
+  const deliveries: Delivery[] = [];
+  const errors: unknown[] = [];
+  for (const notifier of all) {
+    try {
+      const delivery = await notifier.deliver(row, recipients);
+      if (delivery) deliveries.push(delivery);
+    } catch (err) {
+      errors.push(err);
+      deps.log.error('A channel reached none of the reviewers', { requestId: row.requestId, channel: notifier.channel, error: describeError(err) });
+    }
   }
+  if (!deliveries.some((d) => d.reached.length + d.already.length > 0) && errors.length > 0) throw errors[0];
 
+  const byEmail = deliveries.find((d) => d.channel === 'email');
+  const others = deliveries.filter((d) => d.channel !== 'email');
+  const already = byEmail?.already ?? [];
+  const failed = byEmail?.failed ?? [];
   await deps.decisionLog.append({
     requestId: row.requestId,
     event: 'notified',
     at: deps.now().toISOString(),
     actor: 'system',
     tier: row.tier,
-    details: { round: row.round, recipients: sent.map((s) => s.approver), ...(already.length ? { alreadySent: already } : {}), ...(failed.length ? { failed } : {}) },
+    details: {
+      round: row.round,
+      recipients: byEmail?.reached ?? [],
+      ...(already.length ? { alreadySent: already } : {}),
+      ...(failed.length ? { failed } : {}),
+      ...(others.length ? { channels: Object.fromEntries(others.map((d) => [d.channel, { reached: d.reached, ...(d.already.length ? { already: d.already } : {}), ...d.details }])) } : {}),
+    },
     ...purgeAt(deps.config, deps.now()),
   });
   await deps.requests.markNotified(row.requestId, row.tier, row.round);
-  deps.log.info('Reviewers notified', { requestId: row.requestId, tier: row.tier, round: row.round, recipients: sent.length });
-  return sent;
+  deps.log.info('Reviewers notified', { requestId: row.requestId, tier: row.tier, round: row.round, recipients: deliveries.reduce((n, d) => n + d.reached.length, 0) });
+  return email.sent;
+}
+
+/** The request ended: each channel shows the outcome where it showed the request. Never throws. */
+export async function notifyConcluded(deps: ReviewDeps, row: StoredRequest, decision: Decision): Promise<void> {
+  for (const notifier of notifiersOf(deps).all) {
+    await notifier.concluded(row, decision).catch((err: unknown) =>
+      deps.log.warn('Could not show the outcome on a channel', { requestId: row.requestId, channel: notifier.channel, error: describeError(err) }),
+    );
+  }
 }
 
 /**

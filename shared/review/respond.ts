@@ -293,3 +293,84 @@ async function replay(deps: ReviewDeps, ctx: Context): Promise<Page> {
   if (resume === 'resumed' || resume === 'execution-ended') deps.log.info('Resumed a decided request on a repeated POST', { requestId: ctx.row.requestId });
   return statusPage(deps, ctx, 409, decidedNotice(ctx.row));
 }
+
+/** A decision made as a known member on another channel than the signed link (Slack): who they are is already proven. */
+export interface MemberSubmission {
+  requestId: string;
+  /** The member's identity (see memberId). */
+  approver: string;
+  /** The same fields the review page posts: `choice`, `round`, `reason`, `arg.<name>`, … */
+  fields: Record<string, string>;
+  channel: NonNullable<Decision['channel']>;
+}
+
+export type MemberResult =
+  /** Decided, voted or escalated: `message` says which. */
+  | { result: 'done'; status: number; message: string; row: StoredRequest }
+  /** Nothing changed, and why. */
+  | { result: 'refused'; status: number; message: string }
+  /** The fields do not make a valid choice; each issue names its field (`reason`, `args.amount_usd`). */
+  | { result: 'invalid'; status: 400; message: string; issues: readonly { path: string; message: string }[] };
+
+const refused = (status: number, message: string): MemberResult => ({ result: 'refused', status, message });
+
+/**
+ * What submitReview does after the link is verified, for a member identified by their channel: the same
+ * checks (membership of the current tier, separation of duties, time box, round), then the same
+ * escalateToNextTier, castVote or finalizeDecision, so first-decision-wins and quorums hold across channels.
+ */
+export async function decideAsMember(deps: ReviewDeps, input: MemberSubmission): Promise<MemberResult> {
+  const row = await deps.requests.get(input.requestId);
+  if (!row) return refused(404, 'There is no review request with this id.');
+  const group = deps.config.reviewerGroups[row.reviewerGroup];
+  if (!group) return refused(410, `The reviewer group "${row.reviewerGroup}" is no longer configured.`);
+  const ctx: Context = { row, group, link: { approver: input.approver, expiresAt: 0, keyId: input.channel, expired: false } };
+  if (tierOfApprover(group, input.approver) === undefined) return refused(403, `You are not a reviewer of the "${row.reviewerGroup}" group; nothing was recorded.`);
+  if (row.status !== 'PENDING') {
+    await resumeIfNeeded(deps, row);
+    return refused(409, decidedNotice(row) ?? 'This request is closed; nothing was recorded.');
+  }
+  if (timeBoxOver(row, deps.now())) return refused(410, TIME_BOX_OVER);
+  if (!isTierMember(group, row.tier, input.approver)) return refused(403, notYoursNotice(ctx));
+  const conflict = dutyConflict(row, input.approver);
+  if (conflict) return refused(403, conflict.message);
+
+  let form: ResponseForm;
+  let action: FormAction;
+  try {
+    form = parseResponseForm(input.fields);
+    if (form.round !== row.round) return refused(409, 'This request has moved on (it was escalated or re-sent). Nothing was changed.');
+    action = interpretForm(row, form, input.approver, deps.now());
+  } catch (err) {
+    if (!(err instanceof InvalidRequestError)) throw err;
+    return { result: 'invalid', status: 400, message: `Nothing was sent. Please fix: ${err.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues: err.issues };
+  }
+
+  if (action.action === 'escalate') {
+    const why = `escalated by ${input.approver}${action.comment ? `: ${action.comment}` : ''}`;
+    const result = await escalateToNextTier(deps, row.requestId, { expectedRound: form.round, actor: input.approver, why });
+    if (result.escalated) return { result: 'done', status: 200, message: `Escalated to ${result.tierName}; they have been notified.`, row: result.row };
+    if (result.reason === 'no-next-tier') return refused(400, 'There is no higher tier to escalate to. Approve or deny it.');
+    return refused(409, decidedNotice(result.current) ?? 'This request has moved on. Nothing was changed.');
+  }
+
+  const decision: Decision = { ...action.decision, channel: input.channel };
+  if (row.policy?.quorum) {
+    const result = await castVote(deps, row, { approver: input.approver, expectedRound: form.round, decision });
+    switch (result.result) {
+      case 'moved-on':
+        return refused(409, decidedNotice(result.current) ?? 'This request has moved on. Nothing was changed.');
+      case 'already-voted':
+        return refused(409, votedNotice(deps, { ...ctx, row: result.row }) ?? 'Your vote is already recorded.');
+      case 'voted':
+        return { result: 'done', status: 200, message: `Your ${decision.outcome === 'denied' ? 'denial' : 'approval'} is recorded: ${describeTally(result.tally)}.`, row: result.row };
+      case 'decided':
+        return { result: 'done', status: 200, message: DONE[result.done.row.decision!.outcome], row: result.done.row };
+    }
+  }
+
+  const result = await finalizeDecision(deps, row, { expectedRound: form.round, status: 'DECIDED', decision, event: action.event, actor: input.approver, extras: { channel: input.channel } });
+  if (!result.won) return refused(409, decidedNotice(result.current) ?? 'This request has moved on. Nothing was changed.');
+  if (result.resume === 'failed') return { result: 'done', status: 503, message: 'Your decision is recorded, but the agent could not be told yet; it will be retried.', row: result.row };
+  return { result: 'done', status: 200, message: DONE[decision.outcome], row: result.row };
+}

@@ -12,7 +12,7 @@ import type { StoredRequest } from '../store/model.ts';
 import { voteKey } from '../store/requests.ts';
 import type { ReviewDeps } from './deps.ts';
 import { afterFinal, finalLogEvent, type FinalizeResult } from './finalize.ts';
-import { groupOf } from './groups.ts';
+import { groupOf, tierMemberIds } from './groups.ts';
 import { purgeAt } from './notify.ts';
 
 export type VoteResult =
@@ -40,7 +40,7 @@ const MAX_ATTEMPTS = 20;
 export function roundTally(deps: Pick<ReviewDeps, 'config'>, row: StoredRequest, votes: readonly Vote[] = votesOf(row)): Tally | undefined {
   const quorum = row.policy?.quorum;
   if (!quorum) return undefined;
-  const members = groupOf(deps.config, row).tiers[row.tier - 1]?.members ?? [];
+  const members = tierMemberIds(groupOf(deps.config, row), row.tier);
   return tally(votes.filter((v) => v.round === row.round), quorum, eligibleMembers(members, row).length);
 }
 

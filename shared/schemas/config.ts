@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { formatIssues } from './issues.ts';
 import { MAX_REQUEST_BYTES } from './limits.ts';
+import { Member } from './member.ts';
 import { Policy } from './policy.ts';
 import { policyIssues, tierIssues } from './policy-checks.ts';
 import { GroupName } from './review-request.ts';
@@ -36,10 +37,26 @@ export const BusinessHours = z
   .refine((h) => h.start < h.end, { message: 'start must be before end (overnight shifts are not supported)', path: ['end'] });
 export type BusinessHours = z.infer<typeof BusinessHours>;
 
+/** A Slack conversation id: a public (`C…`) or private (`G…`) channel. */
+export const SlackChannelId = z.string().regex(/^[CG][A-Z0-9]{2,20}$/, 'a Slack channel id, e.g. "C0123ABC" (channel details → About)');
+
+export const SlackSettings = z
+  .object({
+    /** Where review messages are posted, one per request and round; members with a Slack id are mentioned. */
+    channel: SlackChannelId,
+    /** Slack's Web API; point it elsewhere only for a stand-in. */
+    apiUrl: z.url().default('https://slack.com/api/'),
+    /** The reasons the Deny modal offers (the reviewer may add their own words); omit for the built-in list. */
+    denyReasons: z.array(z.string().trim().min(1).max(75)).min(1).max(20).optional(),
+  })
+  .strict();
+export type SlackSettings = z.infer<typeof SlackSettings>;
+
 export const Tier = z.object({
   /** Shown to reviewers and in "escalated to …" notices. */
   name: z.string().min(1).max(64),
-  members: z.array(z.email('members must be email addresses')).min(1, 'a tier needs at least one member'),
+  /** Email addresses, or `{ "email"?, "slack"? }` objects naming the member on each channel. */
+  members: z.array(Member).min(1, 'a tier needs at least one member'),
 });
 export type Tier = z.infer<typeof Tier>;
 
@@ -53,6 +70,8 @@ export const ReviewerGroup = z
     businessHours: BusinessHours.optional(),
     defaultTtlSeconds: z.number().int().min(60).max(7 * 86400).default(1800),
     maxTtlSeconds: z.number().int().min(60).max(7 * 86400).default(86400),
+    /** The Slack channel this group's review messages go to, instead of `slack.channel`. */
+    slackChannel: SlackChannelId.optional(),
   })
   .refine((g) => g.defaultTtlSeconds <= g.maxTtlSeconds, {
     message: 'defaultTtlSeconds must not exceed maxTtlSeconds',
@@ -174,6 +193,8 @@ export const DeploymentConfig = z
         outcomeEmail: z.boolean().default(true),
       })
       .default({ outcomeEmail: true }),
+    /** Review messages in Slack as well as email (members with a `slack` id can decide there). Omit for email only. */
+    slack: SlackSettings.optional(),
     /** Rows older than this many days get a DynamoDB TTL; omit to keep them forever. */
     retentionDays: z.number().int().min(1).optional(),
     /** Decision webhooks (a ReviewRequest's `notify.url`): off until `allowedHosts` names a host. */
@@ -183,9 +204,26 @@ export const DeploymentConfig = z
   })
   .strict()
   .superRefine((config, ctx) => {
-    for (const issue of [...tierIssues(config), ...policyIssues(config)]) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
+    for (const issue of [...tierIssues(config), ...policyIssues(config), ...slackIssues(config)]) ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
   });
 export type DeploymentConfig = z.infer<typeof DeploymentConfig>;
+
+/** A member reachable only on Slack needs Slack configured, and a group's own Slack channel needs it too. */
+function slackIssues(config: Pick<DeploymentConfig, 'reviewerGroups' | 'slack'>): { path: (string | number)[]; message: string }[] {
+  if (config.slack) return [];
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  for (const [name, group] of Object.entries(config.reviewerGroups)) {
+    if (group.slackChannel) issues.push({ path: ['reviewerGroups', name, 'slackChannel'], message: 'needs the top-level "slack" settings' });
+    group.tiers.forEach((tier, t) =>
+      tier.members.forEach((member, m) => {
+        if (typeof member !== 'string' && member.email === undefined) {
+          issues.push({ path: ['reviewerGroups', name, 'tiers', t, 'members', m], message: 'a member with only a Slack id needs the top-level "slack" settings' });
+        }
+      }),
+    );
+  }
+  return issues;
+}
 export type DeploymentConfigInput = z.input<typeof DeploymentConfig>;
 
 /** Parse deployment config; the error names every bad field by its path, e.g. `reviewerGroups.ops.tiers.0.members.0`. */

@@ -5,6 +5,7 @@
  */
 import type { Kind } from './review-request.ts';
 import { kindsOf, withDefaults, type Policy, type RuleSettings } from './policy.ts';
+import { memberId, type Member } from './member.ts';
 
 export interface PathIssue {
   path: (string | number)[];
@@ -14,7 +15,7 @@ export interface PathIssue {
 /** The parts of the deployment config the checks read. */
 export interface PolicyContext {
   lowRiskClasses: string[];
-  reviewerGroups: Record<string, { tiers: { name: string; members: string[] }[]; businessHours?: unknown; defaultTtlSeconds: number; maxTtlSeconds: number }>;
+  reviewerGroups: Record<string, { tiers: { name: string; members: Member[] }[]; businessHours?: unknown; defaultTtlSeconds: number; maxTtlSeconds: number }>;
   policy?: Policy;
   routing?: unknown;
 }
@@ -25,7 +26,8 @@ export function tierIssues(config: PolicyContext): PathIssue[] {
   for (const [name, group] of Object.entries(config.reviewerGroups)) {
     const seen = new Map<string, { tier: number; tierName: string }>();
     group.tiers.forEach((tier, t) => {
-      tier.members.forEach((member, m) => {
+      tier.members.forEach((entry, m) => {
+        const member = memberId(entry);
         const key = member.toLowerCase();
         const first = seen.get(key);
         if (first && first.tier !== t) {

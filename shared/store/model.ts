@@ -86,6 +86,8 @@ export interface StoredRequest {
   eventPublishedAt?: string;
   /** When the outcome notice to the other reviewers was claimed (once per request; see review/outcome-notice.ts). */
   outcomeNoticeAt?: string;
+  /** The Slack message showing the request (its latest round), updated in place when the request ends. */
+  slackMessage?: { channel: string; ts: string; round: number };
   /**
    * Set by whoever is sending SendTaskSuccess right now (the decision write claims it), so concurrent
    * callers do not resume twice; released on a transient failure, considered abandoned once stale.

@@ -363,6 +363,18 @@ export class RequestStore {
   }
 
   /** Record which tier and round were emailed; ignored if the request has moved on meanwhile. */
+  /** Where the round's Slack message is, so the outcome can replace it and a replayed round does not post twice. */
+  async recordSlackMessage(requestId: string, message: { channel: string; ts: string; round: number }): Promise<void> {
+    const update = new UpdateCommand({
+      TableName: this.tableName,
+      Key: { requestId },
+      UpdateExpression: 'SET slackMessage = :message',
+      ConditionExpression: 'attribute_exists(requestId)',
+      ExpressionAttributeValues: { ':message': message },
+    });
+    await conditional(() => this.doc.send(update));
+  }
+
   async markNotified(requestId: string, tier: number, round: number): Promise<void> {
     const update = new UpdateCommand({
       TableName: this.tableName,

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EmailDeliveryError, sendReviewEmails } from '#shared/notify.ts';
 import { ReviewerGroup } from '#shared/schemas/config.ts';
 import { parseKeyRing, reviewUrl, verifyLink } from '#shared/signing.ts';
+import { memberId } from '#shared/schemas/member.ts';
 import { startSes, type SesEmulator } from '../support/ses.ts';
 import { storedRequest, TEST_TASK_TOKEN } from '../support/stored-request.ts';
 
@@ -35,7 +36,7 @@ describe('sendReviewEmails against aws-ses-v2-local', () => {
   });
 
   it('emails each tier member their own link, one message per person', async () => {
-    const members = group.tiers[0]?.members ?? [];
+    const members = (group.tiers[0]?.members ?? []).map(memberId);
     const expiresAt = Date.parse(row.expiresAt) / 1000;
     const recipients = members.map((approver) => ({
       approver,

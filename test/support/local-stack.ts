@@ -63,7 +63,7 @@ export interface TestStack extends LocalStack {
   stop(options?: { keepState?: boolean }): Promise<void>;
 }
 
-const FREE_PORTS: Ports = { respond: 0, ses: 0, sfn: 0, scheduler: 0, dynamodb: 0, secretsManager: 0, events: 0 };
+const FREE_PORTS: Ports = { respond: 0, ses: 0, sfn: 0, scheduler: 0, dynamodb: 0, secretsManager: 0, events: 0, slack: 0 };
 
 /** Synthesized templates are reused across test files, one directory per CDK context. */
 function cdkOutDir(context: Record<string, unknown> | undefined): string {

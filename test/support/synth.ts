@@ -33,6 +33,16 @@ export const TEST_CONFIG = {
   alarms: { oldestPendingAgeSeconds: 900, dlqDepth: 2 },
 } satisfies DeploymentConfigInput;
 
+/** TEST_CONFIG with the Slack channel: one member on both channels, one on Slack only. */
+export const SLACK_TEST_CONFIG = {
+  ...TEST_CONFIG,
+  slack: { channel: 'C0REVIEWS' },
+  reviewerGroups: {
+    ...TEST_CONFIG.reviewerGroups,
+    finance: { tiers: [{ name: 'controllers', members: [{ email: 'controller@example.com', slack: 'U0CONTROL' }, { slack: 'U0AUDITOR' }] }], maxTtlSeconds: 3600 },
+  },
+} satisfies DeploymentConfigInput;
+
 /** cdk.json's feature flags, so tests synthesize what `cdk synth` would (its sample config is left out). */
 export function cdkJsonFeatureFlags(): Record<string, unknown> {
   const cdkJson = JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context?: Record<string, unknown> };

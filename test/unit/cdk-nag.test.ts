@@ -4,7 +4,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { addComplianceChecks } from '#infra/compliance.ts';
-import { buildStack, TEST_CONFIG } from '../support/synth.ts';
+import { buildStack, SLACK_TEST_CONFIG, TEST_CONFIG } from '../support/synth.ts';
 
 /** The test config with decision webhooks on: the webhook function, its rule and its secret are built. */
 const WITH_WEBHOOKS = { config: { ...TEST_CONFIG, webhooks: { allowedHosts: ['agent.example.com'] } } };
@@ -41,6 +41,16 @@ describe('AWS Solutions checks (cdk-nag)', () => {
     const { app, stack } = buildStack(WITH_WEBHOOKS);
     expect(stack.webhooks).toBeDefined();
     expect(findings(new AwsSolutionsChecks().validateScope(app))).toEqual([]);
+  });
+
+  it('find no unacknowledged errors or warnings with the Slack channel enabled, and its acknowledgements are real', () => {
+    const { app } = buildStack({ config: SLACK_TEST_CONFIG });
+    expect(findings(new AwsSolutionsChecks().validateScope(app))).toEqual([]);
+    const hidden = unacknowledgedChecks().validateScope(app).violations;
+    for (const ack of acknowledgements(app).filter((a) => a.path.includes('/SlackChannel/'))) {
+      const where = hidden.find((v) => v.ruleName === ack.id)?.violatingResources.map((r) => r.constructPath) ?? [];
+      expect(where.some((p) => p !== undefined && (p === ack.path || p.startsWith(`${ack.path}/`))), `${ack.id} at ${ack.path}`).toBe(true);
+    }
   });
 
   it('run at synth as the app registers them, and pass', () => {

@@ -5,6 +5,7 @@ from typing import Any, Dict, List, Literal, TypedDict, Union
 Kind = Literal["approval", "disambiguation", "verification", "escalation", "correction"]
 Outcome = Literal["approved", "denied", "modified", "answered", "resolved", "corrected", "expired", "cancelled"]
 Fallback = Literal["deny", "approve", "escalate", "hold"]
+Channel = Literal["email", "slack", "inbox", "in-app", "policy"]
 JsonValue = Any
 
 
@@ -89,6 +90,8 @@ class Decision(_DecisionRequired, total=False):
     result: str
     correctedOutput: str
     correctionCategory: str
+    # How the decision was made: the channel the person used, or "policy". Missing on older decisions.
+    channel: Channel
 
 
 DECISION_FIELDS = set(_DecisionRequired.__annotations__) | set(Decision.__annotations__)
