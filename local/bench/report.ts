@@ -1,6 +1,6 @@
 /** The benchmark's printed report: compact tables, one per question. */
 import type { ApprovalCount } from './approval-cost.ts';
-import type { BundleSize } from './bundles.ts';
+import type { BundleReport } from './bundles.ts';
 import type { CostLine } from './prices.ts';
 import type { CreateResult, DecideResult, FloorResult } from './throughput.ts';
 
@@ -8,7 +8,7 @@ export interface BenchReport {
   at: string;
   machine: { cpus: number; cpuModel: string; node: string; platform: string; /** 1-minute load average when the run started. */ loadAtStart: number };
   settings: { pending: number; floor: number; concurrency: number; fsync: boolean };
-  bundles: BundleSize[];
+  bundles: BundleReport;
   approval: ApprovalCount;
   /** GetSecretValue calls while the bulk requests were created and decided. */
   secretReads: number;
@@ -65,8 +65,26 @@ export function printReport(r: BenchReport): void {
     '',
   );
 
-  out.push('Handler bundles (minified ESM, node22, AWS SDK bundled)');
-  out.push(table(['entry', 'raw', 'gzip', 'source map'], r.bundles.map((b) => [b.entry, kb(b.raw), kb(b.gzip), kb(b.sourceMap)])), '');
+  const b = r.bundles;
+  out.push(`Handler bundles (cdk synth assets) and module init: fresh process, median of ${b.runs}; empty handler ${ms(b.empty.processMs)} (import ${ms(b.empty.importMs)})`);
+  out.push(
+    table(
+      ['entry', 'index.mjs', 'gzip', 'source map', 'process', 'import', 'init ratio', 'runtime SDK: size', 'process', 'ratio'],
+      b.functions.map((f) => [
+        f.entry,
+        kb(f.raw),
+        kb(f.gzip),
+        kb(f.sourceMap),
+        ms(f.init.processMs),
+        ms(f.init.importMs),
+        `${f.init.ratio.toFixed(2)}×`,
+        f.runtimeSdk ? kb(f.runtimeSdk.raw) : '',
+        f.runtimeSdk ? ms(f.runtimeSdk.init.processMs) : '',
+        f.runtimeSdk ? `${f.runtimeSdk.init.ratio.toFixed(2)}×` : '',
+      ]),
+    ),
+    '',
+  );
 
   const a = r.approval;
   out.push(`One approval: ${a.states.length} state transitions (${a.states.join(' → ')})`);

@@ -3,7 +3,8 @@
  *
  *   npm run bench -- --pending 1000 --floor 200 --concurrency 8 [--fsync] --json bench.json
  *
- * 1. Handler bundle sizes (esbuild, as the stack bundles them).
+ * 1. Handler bundles from a real `cdk synth`: size and module init beside an empty handler, and the same
+ *    handlers with the runtime's SDK instead of a bundled one.
  * 2. One approval with every AWS call counted, turned into USD per 1,000 approvals.
  * 3. Request creation throughput with `--pending` requests, then decision throughput and respond POST
  *    latency through the signed links, beside the floor (the same writes and SendTaskSuccess, direct).
@@ -14,13 +15,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT, startLocalStack } from '../stack.ts';
 import { countOneApproval } from './approval-cost.ts';
-import { bundleSizes } from './bundles.ts';
+import { measureBundles } from './bundles.ts';
 import { costPer1000 } from './prices.ts';
 import { printReport, type BenchReport } from './report.ts';
 import { SdkCallRecorder } from './sdk-calls.ts';
 import { createPending, decideAtFloor, decideOverHttp } from './throughput.ts';
 
-const USAGE = 'Usage: npm run bench -- [--pending 1000] [--floor 200] [--concurrency 8] [--fsync] [--json <file>]';
+const USAGE = 'Usage: npm run bench -- [--pending 1000] [--floor 200] [--concurrency 8] [--fsync] [--json <file>] [--cdk-out <synthesized dir>] [--no-runtime-sdk]';
 
 function positive(name: string, text: string): number {
   const n = Number(text);
@@ -36,6 +37,8 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '8' },
       fsync: { type: 'boolean', default: false },
       json: { type: 'string' },
+      'cdk-out': { type: 'string' },
+      'no-runtime-sdk': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -50,8 +53,7 @@ async function main(): Promise<void> {
 
   // Other work on the machine skews every figure; the report shows the load the run started under.
   const loadAtStart = loadavg()[0]!;
-  progress('bundling the handlers…');
-  const bundles = await bundleSizes(REPO_ROOT);
+  const bundles = await measureBundles(REPO_ROOT, { cdkOut: values['cdk-out'], runtimeSdk: !values['no-runtime-sdk'], progress });
 
   const stateDir = mkdtempSync(join(tmpdir(), 'hitl-bench-'));
   const zero = { respond: 0, ses: 0, sfn: 0, scheduler: 0, dynamodb: 0, secretsManager: 0, events: 0 };
