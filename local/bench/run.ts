@@ -14,19 +14,28 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT, startLocalStack } from '../stack.ts';
-import { countOneApproval } from './approval-cost.ts';
+import { countOneApproval, type ApprovalCount } from './approval-cost.ts';
 import { measureBundles } from './bundles.ts';
-import { costPer1000 } from './prices.ts';
+import { channelCosts, costPer1000 } from './prices.ts';
 import { printReport, type BenchReport } from './report.ts';
 import { SdkCallRecorder } from './sdk-calls.ts';
 import { createPending, decideAtFloor, decideOverHttp } from './throughput.ts';
 
-const USAGE = 'Usage: npm run bench -- [--pending 1000] [--floor 200] [--concurrency 8] [--fsync] [--json <file>] [--cdk-out <synthesized dir>] [--no-runtime-sdk]';
+const USAGE = 'Usage: npm run bench -- [--pending 1000] [--floor 200] [--concurrency 8] [--fsync] [--json <file>] [--recipients 5] [--cdk-out <synthesized dir>] [--no-runtime-sdk]';
 
 function positive(name: string, text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number of at least 1, got "${text}"\n${USAGE}`);
   return n;
+}
+
+/** The respond function's share of the approval: the reviewer's requests, which each channel replaces with its own. */
+function respondUse(approval: ApprovalCount): { invocations: number; gbSeconds: number } {
+  const entries = Object.entries(approval.invocations).filter(([fn]) => /respond/i.test(fn));
+  return {
+    invocations: entries.reduce((sum, [, v]) => sum + v.count, 0),
+    gbSeconds: entries.reduce((sum, [, v]) => sum + (v.memoryMb / 1024) * (v.ms / 1000), 0),
+  };
 }
 
 async function main(): Promise<void> {
@@ -37,6 +46,7 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '8' },
       fsync: { type: 'boolean', default: false },
       json: { type: 'string' },
+      recipients: { type: 'string', default: '5' },
       'cdk-out': { type: 'string' },
       'no-runtime-sdk': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -49,6 +59,7 @@ async function main(): Promise<void> {
   const pending = positive('pending', values.pending);
   const floor = positive('floor', values.floor);
   const concurrency = positive('concurrency', values.concurrency);
+  const recipients = positive('recipients', values.recipients);
   const progress = (line: string) => process.stderr.write(`${line}\n`);
 
   // Other work on the machine skews every figure; the report shows the load the run started under.
@@ -93,6 +104,7 @@ async function main(): Promise<void> {
       approval,
       secretReads,
       cost: costPer1000(approval.usage),
+      channels: { recipients, ...channelCosts(approval.usage, respondUse(approval), recipients) },
       created,
       floor: floorResult,
       decided,
