@@ -3,8 +3,14 @@
  * (JSON and an HTML fragment) and answers it. API Gateway has verified the token before this runs; the
  * handler takes the user from its `sub` claim and the domain checks it is the request's respondent.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESClient } from '@aws-sdk/client-ses';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { Hono, type Context } from 'hono';
 import { handle, type LambdaEvent } from 'hono/aws-lambda';
+import { lazyClient } from '#shared/clients.ts';
 import { describeError } from '#shared/review/decisions.ts';
 import { reviewDepsFromEnv, type ReviewDeps } from '#shared/review/deps.ts';
 import { answerRequest, listPending, viewRequest, type ApiResult } from '#shared/review/in-app.ts';
@@ -50,5 +56,12 @@ export function createAppApi(deps: ReviewDeps): Hono<Env> {
   return app;
 }
 
-const deps = reviewDepsFromEnv('app-api', process.env);
+const deps = reviewDepsFromEnv('app-api', process.env, {
+  dynamodb: new DynamoDBClient({}),
+  sfn: new SFNClient({}),
+  scheduler: new SchedulerClient({}),
+  // In-app requests are never emailed; SES and the secret are for the rare paths that share the review code.
+  ses: lazyClient(() => new SESClient({})),
+  secrets: lazyClient(() => new SecretsManagerClient({})),
+});
 export const handler = handle(createAppApi(deps));

@@ -2,7 +2,13 @@
  * Expire function: the Scheduler's one-time `expire` / `renotify` events for a request's round, and the
  * state machine's `backstop` when the human-review task times out.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESClient } from '@aws-sdk/client-ses';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import type { Context } from 'aws-lambda';
+import { lazyClient } from '#shared/clients.ts';
 import { ENV } from '#shared/env.ts';
 import { parseWith } from '#shared/schemas/parse.ts';
 import { reviewDepsFromEnv, type ReviewDeps } from '#shared/review/deps.ts';
@@ -16,7 +22,15 @@ let deps: ReviewDeps | undefined;
 function depsFor(context: Pick<Context, 'invokedFunctionArn'>): ReviewDeps {
   if (!deps) {
     const ownArn = context.invokedFunctionArn.split(':').slice(0, 7).join(':');
-    deps = reviewDepsFromEnv('expire', { ...process.env, [ENV.expireFunctionArn]: process.env[ENV.expireFunctionArn] ?? ownArn });
+    const env = { ...process.env, [ENV.expireFunctionArn]: process.env[ENV.expireFunctionArn] ?? ownArn };
+    deps = reviewDepsFromEnv('expire', env, {
+      dynamodb: new DynamoDBClient({}),
+      sfn: new SFNClient({}),
+      scheduler: new SchedulerClient({}),
+      // Only escalating to the next tier and reminders send email (and sign links).
+      ses: lazyClient(() => new SESClient({})),
+      secrets: lazyClient(() => new SecretsManagerClient({})),
+    });
   }
   return deps;
 }

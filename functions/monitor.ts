@@ -2,14 +2,15 @@
  * Monitor function: every minute, each reviewer group's queue depth and oldest pending age as EMF metrics,
  * and the resume of any decided request whose execution a crash left waiting.
  */
-import { createClients, createMetrics } from '#shared/clients.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { createMetrics } from '#shared/clients.ts';
 import { storeDepsFromEnv } from '#shared/review/deps.ts';
 import { resumeStuck } from '#shared/review/finalize.ts';
 import { queueNames } from '#shared/review/groups.ts';
 import { publishQueueStats, queueStats, type QueueStats } from '#shared/review/queue.ts';
 
-const clients = createClients();
-const deps = { ...storeDepsFromEnv('monitor', process.env, clients), sfn: clients.sfn };
+const deps = { ...storeDepsFromEnv('monitor', process.env, { dynamodb: new DynamoDBClient({}) }), sfn: new SFNClient({}) };
 const metrics = deps.metrics ?? createMetrics('monitor');
 
 export async function handler(): Promise<QueueStats[]> {

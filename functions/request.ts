@@ -2,6 +2,12 @@
  * Human-review task (lambda:invoke.waitForTaskToken): stores the pending request with its task token,
  * schedules its expiry and emails the first tier. The execution waits until someone sends the token back.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESClient } from '@aws-sdk/client-ses';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { lazyClient } from '#shared/clients.ts';
 import { HitlError, IdempotencyConflictError, InvalidRequestError } from '#shared/errors.ts';
 import { admitRequest } from '#shared/review/admission.ts';
 import { reviewDepsFromEnv } from '#shared/review/deps.ts';
@@ -10,7 +16,14 @@ import { openReview, type OpenReviewResult } from '#shared/review/open.ts';
 import { RequestTaskEvent } from '#shared/schemas/events.ts';
 import { formatIssues } from '#shared/schemas/issues.ts';
 
-const deps = reviewDepsFromEnv('request', process.env);
+const deps = reviewDepsFromEnv('request', process.env, {
+  dynamodb: new DynamoDBClient({}),
+  ses: new SESClient({}),
+  scheduler: new SchedulerClient({}),
+  secrets: new SecretsManagerClient({}),
+  // Only a replayed task whose request was already decided resumes its execution from here.
+  sfn: lazyClient(() => new SFNClient({})),
+});
 
 export async function handler(event: unknown): Promise<OpenReviewResult> {
   const parsed = RequestTaskEvent.safeParse(event);

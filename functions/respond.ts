@@ -2,8 +2,14 @@
  * Reviewer endpoint: GET/HEAD /r/{requestId}?a&e&k&s[&choice] renders the card, POST decides. Every response is
  * uncacheable, unframeable and leaks no referrer (the signed query string is a credential).
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESClient } from '@aws-sdk/client-ses';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { Hono, type Context } from 'hono';
 import { handle, type APIGatewayProxyResult } from 'hono/aws-lambda';
+import { lazyClient } from '#shared/clients.ts';
 import { renderErrorPage } from '#shared/render/index.ts';
 import { describeError } from '#shared/review/decisions.ts';
 import { reviewDepsFromEnv, type ReviewDeps } from '#shared/review/deps.ts';
@@ -86,7 +92,14 @@ export function createRespondApp(deps: ReviewDeps): Hono {
   return app;
 }
 
-const deps = reviewDepsFromEnv('respond', process.env);
+const deps = reviewDepsFromEnv('respond', process.env, {
+  dynamodb: new DynamoDBClient({}),
+  sfn: new SFNClient({}),
+  scheduler: new SchedulerClient({}),
+  secrets: new SecretsManagerClient({}),
+  // Email goes out only when a decision escalates to the next tier.
+  ses: lazyClient(() => new SESClient({})),
+});
 export const app = createRespondApp(deps);
 const lambda = handle(app);
 

@@ -2,6 +2,7 @@
  * Route task: validates the agent's ReviewRequest and either returns a policy's Decision or sends the
  * request to review. Invalid input throws InvalidRequestError, which fails the execution with that name.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HitlError } from '#shared/errors.ts';
 import { storeDepsFromEnv } from '#shared/review/deps.ts';
 import { describeError } from '#shared/review/decisions.ts';
@@ -9,7 +10,7 @@ import { routeReviewRequest } from '#shared/review/route.ts';
 import { RouteEvent, type RouteResult } from '#shared/schemas/events.ts';
 import { formatIssues } from '#shared/schemas/issues.ts';
 
-const deps = storeDepsFromEnv('route', process.env);
+const deps = storeDepsFromEnv('route', process.env, { dynamodb: new DynamoDBClient({}) });
 
 export async function handler(event: unknown): Promise<RouteResult> {
   const parsed = RouteEvent.safeParse(event);

@@ -4,6 +4,12 @@
  * event (an EventBridge rule on ABORTED, FAILED and TIMED_OUT) cancels the request an ended execution left
  * pending.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESClient } from '@aws-sdk/client-ses';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { lazyClient } from '#shared/clients.ts';
 import { HitlError } from '#shared/errors.ts';
 import { cancelForEndedExecution, type CancelResult } from '#shared/review/cancel.ts';
 import { reviewDepsFromEnv } from '#shared/review/deps.ts';
@@ -12,7 +18,14 @@ import type { Decision } from '#shared/schemas/decision.ts';
 import { ExecutionStatusChange, SettleEvent } from '#shared/schemas/events.ts';
 import { formatIssues } from '#shared/schemas/issues.ts';
 
-const deps = reviewDepsFromEnv('settle', process.env);
+const deps = reviewDepsFromEnv('settle', process.env, {
+  dynamodb: new DynamoDBClient({}),
+  // Settling reads the table; only cancelling an ended execution's request touches the others.
+  sfn: lazyClient(() => new SFNClient({})),
+  scheduler: lazyClient(() => new SchedulerClient({})),
+  ses: lazyClient(() => new SESClient({})),
+  secrets: lazyClient(() => new SecretsManagerClient({})),
+});
 
 export async function handler(event: unknown): Promise<Decision | CancelResult> {
   const settle = SettleEvent.safeParse(event);

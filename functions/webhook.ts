@@ -3,7 +3,8 @@
  * request's Decision to its `notify.url`, signed, with retries, and record the outcome once. Throws only when
  * the tables or the secret cannot be reached, so the invocation is retried (then kept in the dead-letter queue).
  */
-import { createClients } from '#shared/clients.ts';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ENV, requireEnv } from '#shared/env.ts';
 import { storeDepsFromEnv } from '#shared/review/deps.ts';
 import { DecisionEventEnvelope } from '#shared/schemas/events.ts';
@@ -12,11 +13,10 @@ import { sendDecisionWebhook, type DecisionWebhookResult } from '#shared/webhook
 import { postWebhook } from '#shared/webhooks/post.ts';
 import { webhookSecretLoader } from '#shared/webhooks/secret.ts';
 
-const clients = createClients();
-const store = storeDepsFromEnv('webhook', process.env, clients);
+const store = storeDepsFromEnv('webhook', process.env, { dynamodb: new DynamoDBClient({}) });
 const deps = {
   ...store,
-  secret: webhookSecretLoader(clients.secrets, requireEnv(ENV.webhookSecretId, process.env)),
+  secret: webhookSecretLoader(new SecretsManagerClient({}), requireEnv(ENV.webhookSecretId, process.env)),
   post: postWebhook,
   sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
 };

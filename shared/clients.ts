@@ -1,42 +1,35 @@
 /**
- * AWS SDK clients and the logger, created once per cold start by the handlers. Endpoints come from the
- * SDK's own configuration (AWS_ENDPOINT_URL_<SERVICE> points them at the local stack), so nothing here
- * knows whether it runs locally.
+ * The logger, metrics and the helpers handlers build their AWS SDK clients with. Each handler constructs
+ * only the clients its paths use, so its bundle carries only those (see infra/constructs/handler-function.ts).
+ * Endpoints come from the SDK's own configuration (AWS_ENDPOINT_URL_<SERVICE> points them at the local
+ * stack), so nothing here knows whether it runs locally.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SESClient } from '@aws-sdk/client-ses';
-import { SFNClient } from '@aws-sdk/client-sfn';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { METRICS_NAMESPACE } from './metrics.ts';
-
-export interface AwsClients {
-  dynamodb: DynamoDBClient;
-  doc: DynamoDBDocumentClient;
-  sfn: SFNClient;
-  ses: SESClient;
-  scheduler: SchedulerClient;
-  secrets: SecretsManagerClient;
-}
 
 /** The DocumentClient drops undefined attributes, so optional fields of the stored shapes are simply absent. */
 export function documentClient(dynamodb: DynamoDBClient): DynamoDBDocumentClient {
   return DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } });
 }
 
-export function createClients(): AwsClients {
-  const dynamodb = new DynamoDBClient({});
-  return {
-    dynamodb,
-    doc: documentClient(dynamodb),
-    sfn: new SFNClient({}),
-    ses: new SESClient({}),
-    scheduler: new SchedulerClient({}),
-    secrets: new SecretsManagerClient({}),
-  };
+/**
+ * A client constructed on its first use, for one that a function's common path never touches (its code is
+ * still bundled; the cold start skips building its configuration). Every property access goes to the client.
+ */
+export function lazyClient<T extends object>(make: () => T): T {
+  let client: T | undefined;
+  const target = () => (client ??= make());
+  return new Proxy({} as T, {
+    get(_, prop) {
+      const c = target();
+      const value: unknown = Reflect.get(c, prop, c);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(c) : value;
+    },
+    has: (_, prop) => Reflect.has(target(), prop),
+  });
 }
 
 /**

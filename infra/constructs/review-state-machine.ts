@@ -1,6 +1,6 @@
 /**
  * The review workflow (Standard, JSONPath):
- *   Route ─▶ Routed? ─ decided ─▶ AutoDecided (the policy's Decision) ─▶ Done
+ *   Route ─▶ Routed? ─ decided ─▶ AutoDecided (the policy's Decision; ends the execution)
  *                    └ review ──▶ HumanReview (waitForTaskToken on the request function)
  *                                   ├ ─▶ Settle (settle function: the Decision stored in the requests
  *                                   │    table; a payload that is not it fails with ForgedDecisionError)
@@ -28,7 +28,6 @@ export const STATE = {
   route: 'Route',
   routed: 'Routed?',
   autoDecided: 'AutoDecided',
-  done: 'Done',
   humanReview: 'HumanReview',
   settle: 'Settle',
   backstop: 'Backstop',
@@ -155,7 +154,8 @@ export class ReviewStateMachine extends Construct {
       new sfn.Choice(this, STATE.routed)
         .when(
           sfn.Condition.stringEquals('$.route', 'decided'),
-          new sfn.Pass(this, STATE.autoDecided, { outputPath: '$.decision' }).next(new sfn.Succeed(this, STATE.done)),
+          // Ends the execution itself: a Succeed state after it would cost a transition and do nothing.
+          new sfn.Pass(this, STATE.autoDecided, { outputPath: '$.decision' }),
         )
         .when(sfn.Condition.stringEquals('$.route', 'review'), humanReview)
         .otherwise(new sfn.Fail(this, STATE.unknownRoute, { error: 'HitlError', cause: 'The route function returned an unknown route' })),

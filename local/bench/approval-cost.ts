@@ -139,6 +139,7 @@ export async function countOneApproval(stack: LocalStack, recorder: SdkCallRecor
       httpApiRequests: respondCalls,
       schedulerInvocations: 0,
       secretsApiCalls: counts['SecretsManager GetSecretValue'] ?? 0,
+      customEvents: Object.entries(counts).filter(([call]) => call.endsWith(' PutEvents')).reduce((sum, [, n]) => sum + n, 0),
     },
     calls: counts,
     invocations,

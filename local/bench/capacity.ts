@@ -95,6 +95,17 @@ export function capacityOf(calls: readonly RecordedCall[], indexesOf: (tableName
         use.rru += readUnits(items.reduce((sum, i) => sum + itemSize(i), 0), consistent);
         break;
       }
+      case 'TransactWriteItems':
+        // Transactional writes cost two write units per KB of each item (a cancelled transaction still
+        // costs them); the index entries they change are counted as ordinary index writes.
+        for (const item of call.items ?? []) {
+          const itemTable = String(item.input.TableName ?? '');
+          const sent = item.operation === 'PutItem' ? itemSize(item.input.Item as Item) : 0;
+          use.wru += 2 * writeUnits(Math.max(sent, itemSize(item.before), itemSize(item.after)));
+          if (call.error) continue;
+          for (const index of indexesOf(itemTable)) use.indexWru += indexWriteUnits(index, item.before, item.after);
+        }
+        break;
       default:
         throw new Error(`No capacity rule for DynamoDB ${call.operation}; add one to local/bench/capacity.ts`);
     }

@@ -1,18 +1,20 @@
 /** The benchmark's printed report: compact tables, one per question. */
 import type { ApprovalCount } from './approval-cost.ts';
-import type { BundleSize } from './bundles.ts';
-import type { CostLine } from './prices.ts';
+import type { BundleReport } from './bundles.ts';
+import type { ChannelCost, CostLine } from './prices.ts';
 import type { CreateResult, DecideResult, FloorResult } from './throughput.ts';
 
 export interface BenchReport {
   at: string;
   machine: { cpus: number; cpuModel: string; node: string; platform: string; /** 1-minute load average when the run started. */ loadAtStart: number };
   settings: { pending: number; floor: number; concurrency: number; fsync: boolean };
-  bundles: BundleSize[];
+  bundles: BundleReport;
   approval: ApprovalCount;
   /** GetSecretValue calls while the bulk requests were created and decided. */
   secretReads: number;
   cost: { lines: CostLine[]; total: number };
+  /** USD per 1,000 approvals by channel, for 1 and `recipients` reviewers notified. */
+  channels: { recipients: number; core: number; channels: ChannelCost[] };
   created: CreateResult;
   floor: FloorResult;
   decided: DecideResult;
@@ -33,6 +35,25 @@ export function printReport(r: BenchReport): void {
   const out: string[] = [];
   out.push(`hitl benchmark, ${r.at}: ${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}, ${r.machine.platform}, load ${r.machine.loadAtStart.toFixed(2)} at start`);
   out.push(`settings: ${r.settings.pending} pending, ${r.settings.floor} at the floor, concurrency ${r.settings.concurrency}${r.settings.fsync ? ', fsync' : ''}`, '');
+
+  const largest = Math.max(...r.bundles.functions.map((f) => f.raw));
+  const slowest = Math.max(...r.bundles.functions.map((f) => f.init.ratio));
+  const p99Ratio = r.decided.latencyMs.p99 / r.floor.latencyMs.p99;
+  const goal = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  out.push('Goals');
+  out.push(
+    table(
+      ['goal', 'measured', ''],
+      [
+        ['each bundle ≤ 250 KB minified', `largest ${kb(largest)}`, goal(largest <= 250 * 1024)],
+        ['module init ≤ 1.5× an empty handler', `slowest ${slowest.toFixed(2)}×`, goal(slowest <= 1.5)],
+        ['≥ 200 creations/s', r.created.perSecond.toFixed(1), goal(r.created.perSecond >= 200)],
+        ['≥ 200 decisions/s', r.decided.perSecond.toFixed(1), goal(r.decided.perSecond >= 200)],
+        ['respond p99 ≤ 1.5× the floor', `${p99Ratio.toFixed(2)}×`, goal(p99Ratio <= 1.5)],
+      ],
+    ),
+    '',
+  );
 
   out.push('Throughput (local stack)');
   out.push(
@@ -65,8 +86,26 @@ export function printReport(r: BenchReport): void {
     '',
   );
 
-  out.push('Handler bundles (minified ESM, node22, AWS SDK bundled)');
-  out.push(table(['entry', 'raw', 'gzip', 'source map'], r.bundles.map((b) => [b.entry, kb(b.raw), kb(b.gzip), kb(b.sourceMap)])), '');
+  const b = r.bundles;
+  out.push(`Handler bundles (cdk synth assets) and module init: fresh process, median of ${b.runs}; empty handler ${ms(b.empty.processMs)} (import ${ms(b.empty.importMs)})`);
+  out.push(
+    table(
+      ['entry', 'index.mjs', 'gzip', 'source map', 'process', 'import', 'init ratio', 'runtime SDK: size', 'process', 'ratio'],
+      b.functions.map((f) => [
+        f.entry,
+        kb(f.raw),
+        kb(f.gzip),
+        kb(f.sourceMap),
+        ms(f.init.processMs),
+        ms(f.init.importMs),
+        `${f.init.ratio.toFixed(2)}×`,
+        f.runtimeSdk ? kb(f.runtimeSdk.raw) : '',
+        f.runtimeSdk ? ms(f.runtimeSdk.init.processMs) : '',
+        f.runtimeSdk ? `${f.runtimeSdk.init.ratio.toFixed(2)}×` : '',
+      ]),
+    ),
+    '',
+  );
 
   const a = r.approval;
   out.push(`One approval: ${a.states.length} state transitions (${a.states.join(' → ')})`);
@@ -78,5 +117,9 @@ export function printReport(r: BenchReport): void {
 
   out.push('Cost per 1,000 approvals (us-east-1 on-demand, no free tiers)');
   out.push(table(['item', 'per approval', 'USD / 1,000'], [...r.cost.lines.map((l) => [l.item, num(l.perApproval), l.usdPer1000.toFixed(5)]), ['total', '', r.cost.total.toFixed(4)]]));
+  out.push('');
+  const ch = r.channels;
+  out.push(`Cost per 1,000 approvals by channel (model: the measured core $${ch.core.toFixed(4)} plus what the channel adds)`);
+  out.push(table(['channel', '1 reviewer', `${ch.recipients} reviewers`, 'how'], ch.channels.map((c) => [c.channel, `$${c.one.toFixed(4)}`, `$${c.many.toFixed(4)}`, c.how])));
   console.log(out.join('\n'));
 }

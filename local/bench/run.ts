@@ -3,7 +3,8 @@
  *
  *   npm run bench -- --pending 1000 --floor 200 --concurrency 8 [--fsync] --json bench.json
  *
- * 1. Handler bundle sizes (esbuild, as the stack bundles them).
+ * 1. Handler bundles from a real `cdk synth`: size and module init beside an empty handler, and the same
+ *    handlers with the runtime's SDK instead of a bundled one.
  * 2. One approval with every AWS call counted, turned into USD per 1,000 approvals.
  * 3. Request creation throughput with `--pending` requests, then decision throughput and respond POST
  *    latency through the signed links, beside the floor (the same writes and SendTaskSuccess, direct).
@@ -13,19 +14,28 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT, startLocalStack } from '../stack.ts';
-import { countOneApproval } from './approval-cost.ts';
-import { bundleSizes } from './bundles.ts';
-import { costPer1000 } from './prices.ts';
+import { countOneApproval, type ApprovalCount } from './approval-cost.ts';
+import { measureBundles } from './bundles.ts';
+import { channelCosts, costPer1000 } from './prices.ts';
 import { printReport, type BenchReport } from './report.ts';
 import { SdkCallRecorder } from './sdk-calls.ts';
 import { createPending, decideAtFloor, decideOverHttp } from './throughput.ts';
 
-const USAGE = 'Usage: npm run bench -- [--pending 1000] [--floor 200] [--concurrency 8] [--fsync] [--json <file>]';
+const USAGE = 'Usage: npm run bench -- [--pending 1000] [--floor 200] [--concurrency 8] [--fsync] [--json <file>] [--recipients 5] [--cdk-out <synthesized dir>] [--no-runtime-sdk]';
 
 function positive(name: string, text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number of at least 1, got "${text}"\n${USAGE}`);
   return n;
+}
+
+/** The respond function's share of the approval: the reviewer's requests, which each channel replaces with its own. */
+function respondUse(approval: ApprovalCount): { invocations: number; gbSeconds: number } {
+  const entries = Object.entries(approval.invocations).filter(([fn]) => /respond/i.test(fn));
+  return {
+    invocations: entries.reduce((sum, [, v]) => sum + v.count, 0),
+    gbSeconds: entries.reduce((sum, [, v]) => sum + (v.memoryMb / 1024) * (v.ms / 1000), 0),
+  };
 }
 
 async function main(): Promise<void> {
@@ -36,6 +46,9 @@ async function main(): Promise<void> {
       concurrency: { type: 'string', default: '8' },
       fsync: { type: 'boolean', default: false },
       json: { type: 'string' },
+      recipients: { type: 'string', default: '5' },
+      'cdk-out': { type: 'string' },
+      'no-runtime-sdk': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -46,12 +59,12 @@ async function main(): Promise<void> {
   const pending = positive('pending', values.pending);
   const floor = positive('floor', values.floor);
   const concurrency = positive('concurrency', values.concurrency);
+  const recipients = positive('recipients', values.recipients);
   const progress = (line: string) => process.stderr.write(`${line}\n`);
 
   // Other work on the machine skews every figure; the report shows the load the run started under.
   const loadAtStart = loadavg()[0]!;
-  progress('bundling the handlers…');
-  const bundles = await bundleSizes(REPO_ROOT);
+  const bundles = await measureBundles(REPO_ROOT, { cdkOut: values['cdk-out'], runtimeSdk: !values['no-runtime-sdk'], progress });
 
   const stateDir = mkdtempSync(join(tmpdir(), 'hitl-bench-'));
   const zero = { respond: 0, ses: 0, sfn: 0, scheduler: 0, dynamodb: 0, secretsManager: 0, events: 0 };
@@ -91,6 +104,7 @@ async function main(): Promise<void> {
       approval,
       secretReads,
       cost: costPer1000(approval.usage),
+      channels: { recipients, ...channelCosts(approval.usage, respondUse(approval), recipients) },
       created,
       floor: floorResult,
       decided,

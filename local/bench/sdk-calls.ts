@@ -24,6 +24,8 @@ export interface RecordedCall {
   /** DynamoDB writes, when images are on: the item before and after the write. */
   before?: Item;
   after?: Item;
+  /** TransactWriteItems, when images are on: each item written, as its own Put/Update/Delete call. */
+  items?: RecordedCall[];
 }
 
 /** How to read a written item's before and after images (DynamoDB writes), with a client this recorder ignores. */
@@ -119,6 +121,22 @@ export class SdkCallRecorder {
     const table = typeof command.input.TableName === 'string' ? command.input.TableName : undefined;
     const key = images && table ? images.keyOf(table, call.operation, command.input) : undefined;
     if (images && table && key) call.before = await images.read(table, key);
+    // A transaction's items, each imaged like a single write.
+    const parts: { call: RecordedCall; table: string; key: Item }[] = [];
+    if (this.images && call.service === 'DynamoDB' && call.operation === 'TransactWriteItems') {
+      for (const entry of (command.input.TransactItems as Record<string, Item>[] | undefined) ?? []) {
+        const [kind, input] = Object.entries(entry)[0] ?? [];
+        const operation = kind === 'ConditionCheck' ? 'ConditionCheck' : `${kind}Item`;
+        const itemTable = typeof input?.TableName === 'string' ? input.TableName : undefined;
+        const itemKey = input && itemTable ? this.images.keyOf(itemTable, operation === 'ConditionCheck' ? 'UpdateItem' : operation, input) : undefined;
+        const part: RecordedCall = { service: 'DynamoDB', operation, input: input ?? {} };
+        if (itemTable && itemKey) {
+          part.before = await this.images.read(itemTable, itemKey);
+          parts.push({ call: part, table: itemTable, key: itemKey });
+        }
+        (call.items ??= []).push(part);
+      }
+    }
     try {
       call.output = await send();
       return call.output;
@@ -127,6 +145,7 @@ export class SdkCallRecorder {
       throw err;
     } finally {
       if (images && table && key) call.after = await images.read(table, key);
+      for (const part of parts) part.call.after = await this.images!.read(part.table, part.key);
     }
   }
 }

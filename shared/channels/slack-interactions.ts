@@ -5,7 +5,7 @@
  * at most five minutes old; anything else is 401 and decides nothing.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { dutyConflict } from '../policies/duties.ts';
 import { buildCard } from '../render/card.ts';
 import { COMMENT_BLOCK, DENY_PRESET_BLOCK, DENY_TEXT_BLOCK, denyModal, modifyModal, SLACK_ACTION, type SlackRef } from '../render/slack-blocks.ts';

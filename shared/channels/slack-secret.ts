@@ -3,7 +3,7 @@
  * first use and cached for five minutes (a rotated secret is picked up within that time).
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../errors.ts';
 
 export const SlackSecret = z.object({

@@ -8,7 +8,7 @@
  * seconds) and a random nonce (the sign-in link's single-use key; the session's form-token seed).
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../errors.ts';
 import type { KeyRing } from '../signing.ts';
 

@@ -3,10 +3,12 @@
  * expire functions (and tests) share the services and differ only in how they build this object.
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SchedulerClient } from '@aws-sdk/client-scheduler';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SESClient } from '@aws-sdk/client-ses';
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import { createClients, createLogger, createMetrics, type AwsClients, type Log } from '../clients.ts';
+import { createLogger, createMetrics, documentClient, type Log } from '../clients.ts';
 import { ENV, optionalEnv, requireEnv } from '../env.ts';
 import { decodeConfigEnv } from '../config-env.ts';
 import { parseDeploymentConfig, type DeploymentConfig } from '../schemas/config.ts';
@@ -46,14 +48,30 @@ export interface ReviewDeps extends StoreDeps {
   slack?: SlackDeps;
 }
 
+/**
+ * The SDK clients, built by each handler: only the ones it uses are imported, so each bundle carries only
+ * those. Pass `lazyClient(() => new XClient({}))` for one its common path never needs.
+ */
+export interface StoreClients {
+  dynamodb: DynamoDBClient;
+}
+
+export interface ReviewClients extends StoreClients {
+  sfn: SFNClient;
+  ses: SESClient;
+  scheduler: SchedulerClient;
+  secrets: SecretsManagerClient;
+}
+
 function configFromEnv(text: string): DeploymentConfig {
   return parseDeploymentConfig(decodeConfigEnv(text, ENV.config), ENV.config);
 }
 
 /** Config and tables from the environment; fails loudly at cold start when something is missing. */
-export function storeDepsFromEnv(fn: string, env: NodeJS.ProcessEnv, clients: AwsClients = createClients()): StoreDeps {
-  const requests = new RequestStore(clients.doc, requireEnv(ENV.requestsTable, env));
-  const decisionLog = new DecisionLog(clients.doc, requireEnv(ENV.decisionsTable, env));
+export function storeDepsFromEnv(fn: string, env: NodeJS.ProcessEnv, clients: StoreClients): StoreDeps {
+  const doc = documentClient(clients.dynamodb);
+  const requests = new RequestStore(doc, requireEnv(ENV.requestsTable, env));
+  const decisionLog = new DecisionLog(doc, requireEnv(ENV.decisionsTable, env));
   return {
     config: configFromEnv(requireEnv(ENV.config, env)),
     requests,
@@ -67,7 +85,7 @@ export function storeDepsFromEnv(fn: string, env: NodeJS.ProcessEnv, clients: Aw
 }
 
 /** Everything the request, respond and expire functions use. */
-export function reviewDepsFromEnv(fn: string, env: NodeJS.ProcessEnv, clients: AwsClients = createClients()): ReviewDeps {
+export function reviewDepsFromEnv(fn: string, env: NodeJS.ProcessEnv, clients: ReviewClients): ReviewDeps {
   const store = storeDepsFromEnv(fn, env, clients);
   const slack = store.config.slack;
   return {

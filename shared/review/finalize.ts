@@ -135,7 +135,12 @@ export async function resumeOne(deps: ResumeDeps, row: StoredRequest, taskToken:
  * Send the row's Decision to the owning execution and every waiter, then forget the tokens. The caller
  * holds the resume claim; a transient failure releases it so a retry sends them all again.
  */
-async function sendResume(deps: ResumeDeps, row: StoredRequest, taskToken: string, eventOwed = !!deps.decisionEvents && !row.eventPublishedAt): Promise<ResumeOutcome> {
+async function sendResume(
+  deps: ResumeDeps,
+  row: StoredRequest,
+  taskToken: string,
+  eventOwed: boolean | Promise<boolean> = !!deps.decisionEvents && !row.eventPublishedAt,
+): Promise<ResumeOutcome> {
   let accepted: boolean[];
   try {
     accepted = await Promise.all([taskToken, ...Object.values(row.waiters ?? {})].map((token) => resumeOne(deps, row, token)));
@@ -145,9 +150,10 @@ async function sendResume(deps: ResumeDeps, row: StoredRequest, taskToken: strin
     return 'failed';
   }
   const outcome: ResumeOutcome = accepted[0] ? 'resumed' : 'execution-ended';
+  // Only after SendTaskSuccess: a crash before this write leaves the claim to go stale and the monitor to resume.
+  const keepIndexed = await eventOwed;
   const at = deps.now().toISOString();
-  await deps.requests.markResumed(row.requestId, at, taskToken, eventOwed);
-  await deps.decisionLog.append({
+  await deps.ledger.resumed(row.requestId, at, taskToken, keepIndexed, {
     requestId: row.requestId,
     event: 'resumed',
     at,
@@ -196,13 +202,19 @@ export async function afterFinal(
   logHitlDecision(deps.log, buildHitlDecision(row, decision, extras));
   deps.log.info('Request finalized', { requestId, status: row.status, outcome: decision.outcome, tier: decision.tier });
 
-  const published = await publishDecisionEvent(deps, row);
-  const resume = row.taskToken ? await sendResume(deps, row, row.taskToken, !published) : 'not-needed';
-  await deleteRoundSchedule(deps.scheduler, deps.schedules, requestId, row.round).catch((err: unknown) =>
+  // The event, the resume and the schedule's removal do not depend on each other: all three at once. The
+  // row leaves the queue index once resumed unless the event is still owed, so that write waits for both.
+  const publishing = publishDecisionEvent(deps, row);
+  const unscheduling = deleteRoundSchedule(deps.scheduler, deps.schedules, requestId, row.round).catch((err: unknown) =>
     deps.log.warn('Could not delete the round schedule; it will fire and find the request decided', { requestId, error: describeError(err) }),
   );
-  await sendOutcomeNotices(deps, row).catch((err: unknown) => deps.log.warn('Could not send the outcome notices', { requestId, error: describeError(err) }));
-  await notifyConcluded(deps, row, decision);
+  // The other reviewers' notices (email, chat) wait for nothing either; they never throw.
+  const concluding = Promise.all([
+    sendOutcomeNotices(deps, row).catch((err: unknown) => deps.log.warn('Could not send the outcome notices', { requestId, error: describeError(err) })),
+    notifyConcluded(deps, row, decision),
+  ]);
+  const resume = row.taskToken ? await sendResume(deps, row, row.taskToken, publishing.then((published) => !published)) : 'not-needed';
+  await Promise.all([publishing, unscheduling, concluding]);
   const settled = resume === 'resumed' || resume === 'execution-ended';
   const { taskToken: _token, resumeClaimedAt: _claim, waiters: _waiters, ...rest } = row;
   return { won: true, row: settled ? { ...rest, resumedAt: deps.now().toISOString() } : row, resume };

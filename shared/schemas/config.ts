@@ -3,7 +3,7 @@
  * the policy that says what needs a person. One schema, used by `cdk synth` and `npm start` (both fail
  * with the bad field's path) and by every function at cold start.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../errors.ts';
 import { formatIssues } from './issues.ts';
 import { MAX_REQUEST_BYTES } from './limits.ts';

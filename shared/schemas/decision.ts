@@ -2,7 +2,7 @@
  * Decision: the state machine output. An execution succeeds with a Decision whatever the human chose;
  * a "no" is an outcome to branch on, carrying the reason so a model does not retry blindly.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChoiceOption, Draft, Kind } from './review-request.ts';
 import { JsonValue } from './json.ts';
 

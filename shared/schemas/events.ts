@@ -2,7 +2,7 @@
  * Payloads between the state machine, the Scheduler and the functions. The state machine definition
  * (infra/) builds these with JSONPath; the functions validate them with these schemas.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { Decision } from './decision.ts';
 
 /** Route task payload: the raw agent input plus the execution's identity. */

@@ -3,7 +3,7 @@
  * choices as the review form (shared/schemas/response-form.ts) but typed JSON: edited arguments keep their
  * JSON types. There is no `escalate`: an in-app request has no tier above its respondent.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { JsonValue } from './json.ts';
 import { CORRECTION_CATEGORIES } from './response-form.ts';
 

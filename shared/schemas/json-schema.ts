@@ -1,5 +1,5 @@
 /** JSON Schema documents generated from the zod schemas, for agents not written in TypeScript. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ReviewRequest } from './review-request.ts';
 import { Decision } from './decision.ts';
 

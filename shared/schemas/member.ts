@@ -4,7 +4,7 @@
  * votes, separation of duties, `decidedBy`) uses one identity per member: the email address when there is
  * one, otherwise `slack:<user id>`, so the same person deciding by email or by Slack is one person.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A Slack user id (`U…` or, on Enterprise Grid, `W…`). */
 export const SlackUserId = z.string().regex(/^[UW][A-Z0-9]{2,20}$/, 'a Slack user id, e.g. "U0123ABC" (profile → ⋮ → Copy member ID)');

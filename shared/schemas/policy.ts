@@ -6,7 +6,7 @@
  * The shapes are here; the checks that need the rest of the config (groups, low risk classes) are in
  * policy-checks.ts, and what a request resolves to is shared/policies/rules.ts.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { FallbackPolicy, GroupName, Kind, RiskClass } from './review-request.ts';
 
 const Rate = z.number().min(0).max(1);

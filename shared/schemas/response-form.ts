@@ -2,7 +2,7 @@
  * The reviewer's POST body (application/x-www-form-urlencoded). The review page renders these field
  * names and the respond handler parses them with this schema: one source of truth for both.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseWith } from './parse.ts';
 
 /** Prefix of the per-argument inputs of an approval's "modify" choice: `arg.amount_usd`. */

@@ -2,7 +2,7 @@
  * ReviewRequest: the state machine input an agent sends. The one source of truth for its shape;
  * `docs/schemas/review-request.schema.json` is generated from it for agents not written in TypeScript.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { JsonValue } from './json.ts';
 import { InvalidRequestError } from '../errors.ts';
 import { MAX_REQUEST_BYTES } from './limits.ts';

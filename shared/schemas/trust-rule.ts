@@ -3,7 +3,7 @@
  * an expiry; created and revoked from the web inbox, applied by the route step. The form's field names and
  * the stored shape are defined here, once.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseWith } from './parse.ts';
 import { ActionName, GroupName } from './review-request.ts';
 

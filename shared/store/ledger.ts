@@ -53,6 +53,19 @@ export class Ledger {
     return (await transact(this.requests.doc, [this.requests.webhookItem(requestId, record), this.log.eventItem(event)])) === undefined;
   }
 
+  /**
+   * Every waiting execution was told: `resumedAt` set and the tokens forgotten (see RequestStore.markResumed)
+   * with the `resumed` event. False when another resume of the same token got there first (it logs its own).
+   */
+  async resumed(requestId: string, at: string, taskToken: string, keepIndexed: boolean, event: NewLogEvent): Promise<boolean> {
+    for (;;) {
+      const failed = await transact(this.requests.doc, [this.requests.resumedItem(requestId, at, taskToken, keepIndexed), this.log.eventItem(event)]);
+      if (failed === undefined) return true;
+      if (failed === 0) return false;
+      // The event's key was taken (another event at the same millisecond and sequence): a new key, again.
+    }
+  }
+
   /** Close a first-round request that no reviewer could be emailed about, so the agent's retry starts afresh. */
   async closeUndeliverable(row: Pick<StoredRequest, 'requestId' | 'executionArn'>, event: NewLogEvent): Promise<boolean> {
     const items = [this.requests.undeliverableItem(row.requestId, row.executionArn), this.log.eventItem(event)];

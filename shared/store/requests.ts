@@ -266,13 +266,7 @@ export class RequestStore {
    * index, unless `keepIndexed` (a decision event is still owed; the monitor's sweep finds the row by it).
    */
   async markResumed(requestId: string, at: string, taskToken?: string, keepIndexed = false): Promise<boolean> {
-    const update = new UpdateCommand({
-      TableName: this.tableName,
-      Key: { requestId },
-      UpdateExpression: `SET resumedAt = :at REMOVE taskToken, resumeClaimedAt, waiters${keepIndexed ? '' : ', pendingGroup'}`,
-      ConditionExpression: taskToken ? 'taskToken = :token' : 'attribute_not_exists(resumedAt)',
-      ExpressionAttributeValues: taskToken ? { ':at': at, ':token': taskToken } : { ':at': at },
-    });
+    const update = new UpdateCommand(this.resumedItem(requestId, at, taskToken, keepIndexed).Update!);
     return (await conditional(() => this.doc.send(update))) !== false;
   }
 
@@ -286,6 +280,19 @@ export class RequestStore {
       ExpressionAttributeValues: { ':at': at },
     });
     return (await conditional(() => this.doc.send(update))) !== false;
+  }
+
+  /** markResumed's update, for a transaction with the `resumed` event (Ledger.resumed). */
+  resumedItem(requestId: string, at: string, taskToken?: string, keepIndexed = false): TxItem {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { requestId },
+        UpdateExpression: `SET resumedAt = :at REMOVE taskToken, resumeClaimedAt, waiters${keepIndexed ? '' : ', pendingGroup'}`,
+        ConditionExpression: taskToken ? 'taskToken = :token' : 'attribute_not_exists(resumedAt)',
+        ExpressionAttributeValues: taskToken ? { ':at': at, ':token': taskToken } : { ':at': at },
+      },
+    };
   }
 
   /** The `hitl.decision` event was accepted by the bus. */

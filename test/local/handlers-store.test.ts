@@ -113,6 +113,26 @@ describe('requests table', () => {
     expect(await cancel(row.executionArn)).toMatchObject({ status: 'CANCELLED', decision: { outcome: 'cancelled' } });
   });
 
+  it('records a resume once: resumedAt and its `resumed` event together, and a second resume of the token writes neither', async () => {
+    await create(pending('r-1', '2026-03-08T10:00:00.000Z'));
+    await finish('r-1', { expectedRound: 1, status: 'DECIDED', decision: decision('r-1', '2026-03-08T10:01:00.000Z'), at: '2026-03-08T10:01:00.000Z' });
+    const resumed = (at: string) => ({ requestId: 'r-1', event: 'resumed' as const, at, actor: 'system', tier: 1, details: { result: 'resumed' } });
+    // Both resumes race; exactly one wins, and its event is the only `resumed` event.
+    const results = await Promise.all([
+      ledger.resumed('r-1', '2026-03-08T10:01:01.000Z', 'token-r-1', true, resumed('2026-03-08T10:01:01.000Z')),
+      ledger.resumed('r-1', '2026-03-08T10:01:02.000Z', 'token-r-1', false, resumed('2026-03-08T10:01:02.000Z')),
+    ]);
+    expect(results.filter(Boolean)).toHaveLength(1);
+    const row = await requests.get('r-1');
+    const events = (await log.forRequest('r-1')).filter((e) => e.event === 'resumed');
+    expect(events.map((e) => e.at)).toEqual([row?.resumedAt]);
+    expect(row?.taskToken).toBeUndefined();
+    // The winner kept the row in the queue index only if its decision event was still owed.
+    expect(row?.pendingGroup).toBe(results[0] ? 'billing' : undefined);
+    expect(await ledger.resumed('r-1', '2026-03-08T10:01:03.000Z', 'token-r-1', false, resumed('2026-03-08T10:01:03.000Z'))).toBe(false);
+    expect((await log.forRequest('r-1')).filter((e) => e.event === 'resumed')).toHaveLength(1);
+  });
+
   it('starts a new round only from the expected one', async () => {
     await create(pending('e-1', '2026-03-06T10:00:00.000Z'));
     const next = await requests.startRound('e-1', { expectedRound: 1, tier: 2, expiresAt: '2026-03-06T11:00:00.000Z', history: { tier: 2, tierName: 'managers', at: 'x', why: 'y' } });

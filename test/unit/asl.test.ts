@@ -56,8 +56,9 @@ describe('state machine definition', () => {
         { Variable: '$.route', StringEquals: 'review', Next: 'HumanReview' },
       ],
     });
-    expect(definition.States.AutoDecided).toMatchObject({ Type: 'Pass', OutputPath: '$.decision', Next: 'Done' });
-    expect(definition.States.Done).toMatchObject({ Type: 'Succeed' });
+    expect(definition.States.AutoDecided).toMatchObject({ Type: 'Pass', OutputPath: '$.decision', End: true });
+    // No Succeed state after it: every state entered is a billed transition.
+    expect(Object.values(definition.States).filter((s) => (s as { Type: string }).Type === 'Succeed')).toEqual([]);
   });
 
   it('waits for a person on a task token, settles on the stored Decision, times out at the backstop and falls back to the expire function', () => {

@@ -4,7 +4,7 @@
  * (docs/schemas/review-request.schema.json, docs/schemas/decision.schema.json); a test keeps them equal.
  * The server validates every limit; the client checks shape only.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const Kind = z.enum(['approval', 'disambiguation', 'verification', 'escalation', 'correction']);
 export type Kind = z.infer<typeof Kind>;

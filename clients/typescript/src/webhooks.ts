@@ -5,7 +5,7 @@
  * re-serialized object. Receivers should deduplicate by `webhook-id` (the request id): a delivery may repeat.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { Decision } from './contract.ts';
 
 export const WebhookDecision = Decision.extend({
