@@ -6,7 +6,7 @@ import { describeRisk } from '../policies/risk.ts';
 import { describeBounds, MAX_TRUST_HOURS, type TrustRule } from '../schemas/trust-rule.ts';
 import type { Inbox, InboxItem, BulkResult } from '../inbox/inbox.ts';
 import { bulkValue } from '../inbox/inbox.ts';
-import { formatCall, kindHeading } from './card.ts';
+import { headline } from './headline.ts';
 import { html, verbatim, type SafeHtml } from './html.ts';
 import { notice, page } from './layout.ts';
 import { formatDuration, formatTimeLeft } from './time.ts';
@@ -67,10 +67,9 @@ export function renderConfirmSignInPage(paths: Pick<InboxPaths, 'signIn'>, token
   );
 }
 
+/** The card's own headline ("Refund $350 O-9421"), so the list and the card name a request alike. */
 function itemTitle(item: InboxItem): string {
-  const r = item.row.request;
-  if (r.kind === 'approval') return formatCall(r.action.name, r.action.args, 'open the card');
-  return kindHeading(r.kind);
+  return headline(item.row.request);
 }
 
 function itemRow(item: InboxItem, now: Date): SafeHtml {
