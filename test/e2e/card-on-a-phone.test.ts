@@ -164,6 +164,10 @@ describe('the review card on a phone', () => {
       await button.click();
       await page.getByText('Approved — the agent has been told.').waitFor();
       await screenshot(page, 'two-taps-approved', { fullPage: false });
+      // The page that says what was recorded passes axe too, in both schemes.
+      expect(await axeViolations(page), 'status page, light').toEqual([]);
+      await page.emulateMedia({ colorScheme: 'dark' });
+      expect(await axeViolations(page), 'status page, dark').toEqual([]);
     });
     const done = await stack.waitForExecution(executionArn);
     expect(done.status).toBe('SUCCEEDED');
