@@ -81,7 +81,7 @@ function templateFunctions(outDir: string): { entry: string; assetDir: string; e
       const asset = resource.Metadata?.['aws:asset:path'];
       if (resource.Type !== 'AWS::Lambda::Function' || typeof entry !== 'string' || typeof asset !== 'string') continue;
       // References to other resources (table names, ARNs) only have to be present at init.
-      const env = Object.fromEntries(Object.entries(resource.Properties?.Environment?.Variables ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : `placeholder-${k.toLowerCase()}`]));
+      const env = Object.fromEntries(Object.entries(resource.Properties?.Environment?.Variables ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : placeholderFor(k)]));
       found.push({ entry, assetDir: join(outDir, asset), env });
     }
   }
@@ -177,4 +177,9 @@ export async function measureBundles(repoRoot: string, options: BundleOptions = 
     if (sdk) size.runtimeSdk = { raw: readFileSync(sdk.file).byteLength, init: initOf(sdk.key, empty.processMs) };
   }
   return { empty, runs, functions: [...sizes.values()] };
+}
+
+/** A deploy-time value the template leaves unresolved: a URL where the function parses one at init. */
+function placeholderFor(name: string): string {
+  return /_URL$/.test(name) ? `https://placeholder.example/${name.toLowerCase()}/` : `placeholder-${name.toLowerCase()}`;
 }

@@ -2,7 +2,7 @@
  * The Slack channel: one interactive message per request and round in the group's Slack channel, mentioning
  * the members asked who have a Slack id; the same message shows the outcome once the request ends.
  */
-import { WebClient } from '@slack/web-api';
+import { SlackApi } from './slack-api.ts';
 import { buildCard } from '../render/card.ts';
 import { outcomeMessage, personLabel, reviewMessage, escapeMrkdwn } from '../render/slack-blocks.ts';
 import type { SlackSettings } from '../schemas/config.ts';
@@ -28,17 +28,17 @@ export interface SlackDeps {
   /** The app's credentials (bot token, signing secret), cached. */
   secret: () => Promise<SlackSecret>;
   /** A Web API client with the bot token, pointed at `apiUrl` (env override for a stand-in, else the config's). */
-  client: () => Promise<WebClient>;
+  client: () => Promise<SlackApi>;
 }
 
 export function slackDeps(settings: SlackSettings, secret: () => Promise<SlackSecret>, apiUrl = settings.apiUrl): SlackDeps {
-  let client: { token: string; web: WebClient } | undefined;
+  let client: { token: string; web: SlackApi } | undefined;
   return {
     settings,
     secret,
     client: async () => {
       const { botToken } = await secret();
-      if (client?.token !== botToken) client = { token: botToken, web: new WebClient(botToken, { slackApiUrl: apiUrl, retryConfig: { retries: 2 } }) };
+      if (client?.token !== botToken) client = { token: botToken, web: new SlackApi(botToken, { apiUrl }) };
       return client.web;
     },
   };
