@@ -6,7 +6,6 @@
  *
  * Screenshots go to test-results/e2e/ (git-ignored).
  */
-import { createRequire } from 'node:module';
 import { DescribeExecutionCommand, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,11 +13,10 @@ import { DEMO_REQUEST } from '#local/demo-agent.ts';
 import type { Decision } from '#shared/schemas/decision.ts';
 import type { ReviewRequestInput } from '#shared/schemas/review-request.ts';
 import type { StoredEmail } from '#local/ses.ts';
+import { PHONE, runAxe } from '../support/axe.ts';
 import { launchBrowser, screenshot } from '../support/browser.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
-const PHONE = { width: 375, height: 812 };
-const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const SCHEMES = ['light', 'dark'] as const;
 const APPROVE_REFUND = 'Approve refund · $350 · O-9421 · irreversible';
 
@@ -32,13 +30,6 @@ const KINDS: Record<string, ReviewRequestInput> = {
   escalation: { ...common, kind: 'escalation', agent: 'support-agent', task: { summary: 'Customer is upset about a lost parcel and asks for a call', attempts: 'Tracked the parcel: lost in transit.\nOffered a resend: customer refused.' } },
   correction: { ...common, kind: 'correction', agent: 'support-agent', output: { id: 'msg-R6', content: 'Refunds take 30 days.' }, issue: 'the policy says 5 days' },
 };
-
-interface AxeViolation {
-  id: string;
-  impact?: string;
-  help: string;
-  nodes: { target: string[] }[];
-}
 
 describe('the review card on a phone', () => {
   let stack: TestStack;
@@ -79,14 +70,12 @@ describe('the review card on a phone', () => {
   }
 
   async function axeViolations(page: Page): Promise<string[]> {
-    await page.addScriptTag({ path: AXE_PATH });
-    const result = (await page.evaluate(
-      'axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } })',
-    )) as { violations: AxeViolation[]; passes: { id: string }[] };
+    const { violations, passes } = await runAxe(page);
     // axe ran and checked colour contrast and landmarks, rather than finding nothing to check.
-    expect(result.passes.map((p) => p.id)).toEqual(expect.arrayContaining(['color-contrast', 'region']));
-    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    expect(passes).toEqual(expect.arrayContaining(['color-contrast', 'region']));
+    return violations;
   }
+
 
   /** The decision section's first control: its bottom edge is on the first screen. */
   async function firstControlBottom(page: Page): Promise<number> {

@@ -5,25 +5,16 @@
  *
  * Screenshots go to test-results/e2e/ (git-ignored).
  */
-import { createRequire } from 'node:module';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_REQUEST } from '#local/demo-agent.ts';
 import { SIGN_IN_SUBJECT } from '#shared/inbox/sign-in.ts';
+import { PHONE, runAxe } from '../support/axe.ts';
 import { launchBrowser, screenshot } from '../support/browser.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
-const PHONE = { width: 375, height: 812 };
-const AXE_PATH = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 const REVIEWER = 'lead@example.com';
-
-interface AxeViolation {
-  id: string;
-  impact?: string;
-  help: string;
-  nodes: { target: string[] }[];
-}
 
 describe('the web inbox on a phone', () => {
   let stack: TestStack;
@@ -45,14 +36,10 @@ describe('the web inbox on a phone', () => {
 
   /** axe in light, then in dark mode; both must be clean, and contrast must have been checked. */
   async function expectAccessible(page: Page, name: string): Promise<void> {
-    await page.addScriptTag({ path: AXE_PATH });
     for (const colorScheme of ['light', 'dark'] as const) {
       await page.emulateMedia({ colorScheme });
-      const result = (await page.evaluate(
-        'axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } })',
-      )) as { violations: AxeViolation[]; passes: { id: string }[] };
-      expect(result.passes.map((p) => p.id), `${name}, ${colorScheme}: axe checked contrast`).toContain('color-contrast');
-      const violations = result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+      const { violations, passes } = await runAxe(page);
+      expect(passes, `${name}, ${colorScheme}: axe checked contrast`).toContain('color-contrast');
       expect(violations, `${name}, ${colorScheme}`).toEqual([]);
       await screenshot(page, `inbox-${name}-${colorScheme}`, { fullPage: false });
     }
