@@ -15,7 +15,8 @@ import { decodeConfigEnv } from '#shared/config-env.ts';
 import { ENV } from '#shared/env.ts';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, functionArn, functionNameOf } from './aws-ids.ts';
 import { systemClock, type Clock } from './clock.ts';
-import { createDynamoServer, ensureTables } from './dynamodb.ts';
+import { ensureTables } from './dynamodb.ts';
+import { startDynamoWorker } from './dynamodb-worker.ts';
 import { EventBus } from './events/bus.ts';
 import { forwardRules, type LocalForward } from './events/forwards.ts';
 import { createEventsServer } from './events/server.ts';
@@ -349,10 +350,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ['sfn', createSfnServer(sfn), 'Step Functions API'],
       ['scheduler', createSchedulerServer(scheduler), 'Scheduler API'],
       ['secretsManager', createSecretsServer(secrets), 'Secrets Manager'],
-      ['dynamodb', createDynamoServer(join(stateDir, 'dynamodb'), { fsync }), 'DynamoDB (dynalite)'],
       ['events', createEventsServer(events), 'EventBridge API'],
     ];
     const ports: Ports = { ...wanted, respond: respondPort };
+    const dynamo = await startDynamoWorker({ path: join(stateDir, 'dynamodb'), fsync, port: wanted.dynamodb });
+    cleanup.push(() => dynamo.close());
+    ports.dynamodb = dynamo.port;
     for (const [key, server, what] of servers) {
       ports[key] = await listen(server, wanted[key], what);
       cleanup.push(() => closeServer(server));
