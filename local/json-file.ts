@@ -96,7 +96,8 @@ export function writeJsonFile(path: string, data: unknown, options: { fsync?: bo
 /**
  * One JSON file per record in a directory, each rewritten shortly after its record changes: the cost of a
  * change does not grow with the number of records. What must survive a crash goes to a journal first; these
- * files are the compact form the journal is folded into.
+ * files are the compact form the journal is folded into. Changes within a second share one write: a short
+ * execution is written once or twice rather than at every step.
  */
 export class JsonRecordDir<T> {
   private readonly dirty = new Map<string, T>();
@@ -104,7 +105,7 @@ export class JsonRecordDir<T> {
 
   constructor(
     private readonly dir: string | undefined,
-    private readonly delayMs = 50,
+    private readonly delayMs = 1000,
   ) {}
 
   private fileOf(key: string): string {

@@ -16,7 +16,7 @@ import { ENV } from '#shared/env.ts';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, functionArn, functionNameOf } from './aws-ids.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { ensureTables } from './dynamodb.ts';
-import { startDynamoWorker } from './dynamodb-worker.ts';
+import { startThreadServer } from './server-thread.ts';
 import { EventBus } from './events/bus.ts';
 import { forwardRules, type LocalForward } from './events/forwards.ts';
 import { createEventsServer } from './events/server.ts';
@@ -30,7 +30,7 @@ import { ensureIssuerKeys, ISSUER_KEY_FILE, jwksOf, jwtAuthorizer } from './in-a
 import { SchedulerEngine } from './scheduler/engine.ts';
 import { createSchedulerServer } from './scheduler/server.ts';
 import { createSecretsServer, ensureKeyRing, ensureWebhookSecret, type LocalSecret } from './secrets.ts';
-import { startSes, type LocalSes, type StoredEmail } from './ses.ts';
+import type { StoredEmail } from './ses.ts';
 import { createSlackServer, ensureSlackCredentials, type LocalSlack, type SlackCredentials } from './slack.ts';
 import { SfnEngine } from './sfn/engine.ts';
 import { createSfnServer } from './sfn/server.ts';
@@ -353,20 +353,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ['events', createEventsServer(events), 'EventBridge API'],
     ];
     const ports: Ports = { ...wanted, respond: respondPort };
-    const dynamo = await startDynamoWorker({ path: join(stateDir, 'dynamodb'), fsync, port: wanted.dynamodb });
-    cleanup.push(() => dynamo.close());
-    ports.dynamodb = dynamo.port;
+    // DynamoDB and SES each in a worker thread: the handlers and the engine keep this thread.
+    for (const [key, kind, path, what] of [
+      ['dynamodb', 'dynamodb', join(stateDir, 'dynamodb'), 'DynamoDB (dynalite)'],
+      ['ses', 'ses', join(stateDir, 'mail.jsonl'), 'SES and the mail viewer'],
+    ] as const) {
+      const threaded = await startThreadServer({ kind, what, path, fsync, port: wanted[key] }, log);
+      cleanup.push(() => threaded.close());
+      ports[key] = threaded.port;
+    }
     for (const [key, server, what] of servers) {
       ports[key] = await listen(server, wanted[key], what);
       cleanup.push(() => closeServer(server));
     }
-    const ses: LocalSes = await startSes(wanted.ses, join(stateDir, 'mail.jsonl'), { fsync, warn: log });
-    cleanup.push(async () => {
-      ses.stop();
-      await closeServer(ses.server);
-    });
-    if (!ses.server.listening) throw new Error(`Port ${wanted.ses} for SES and the mail viewer is in use; choose another (see docs/local-stack.md)`);
-    ports.ses = (ses.server.address() as { port: number }).port;
 
     let slack: LocalStack['slack'];
     if (slackCredentials) {

@@ -5,7 +5,7 @@
 import { appendFileSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEMO_REQUEST } from '#local/demo-agent.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
@@ -34,7 +34,9 @@ describe('the state directory', () => {
     await stack?.stop();
   });
 
-  it('holds files readable by their owner only (0600) in directories only the owner can enter (0700)', () => {
+  it('holds files readable by their owner only (0600) in directories only the owner can enter (0700)', async () => {
+    // An execution's snapshot is written within a second of its last change (the journal holds it until then).
+    await vi.waitFor(() => expect(walk(stack.stateDir).some((e) => /^executions\/[0-9a-f]{40}\.json$/.test(e.path))).toBe(true), { timeout: 10_000, interval: 100 });
     const entries = walk(stack.stateDir);
     const names = entries.map((e) => e.path);
     for (const expected of ['local.json', 'signing-keys.json', 'executions/journal.jsonl', 'schedules.json', 'schedules.jsonl', 'mail.jsonl', 'events.jsonl']) {
