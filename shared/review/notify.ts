@@ -75,7 +75,7 @@ export async function notifyCurrentTier(deps: ReviewDeps, row: StoredRequest): P
   const others = deliveries.filter((d) => d.channel !== 'email');
   const already = byEmail?.already ?? [];
   const failed = byEmail?.failed ?? [];
-  await deps.decisionLog.append({
+  await deps.ledger.notified(row.requestId, row.tier, row.round, {
     requestId: row.requestId,
     event: 'notified',
     at: deps.now().toISOString(),
@@ -90,7 +90,6 @@ export async function notifyCurrentTier(deps: ReviewDeps, row: StoredRequest): P
     },
     ...purgeAt(deps.config, deps.now()),
   });
-  await deps.requests.markNotified(row.requestId, row.tier, row.round);
   deps.log.info('Reviewers notified', { requestId: row.requestId, tier: row.tier, round: row.round, recipients: deliveries.reduce((n, d) => n + d.reached.length, 0) });
   return email.sent;
 }
@@ -109,7 +108,7 @@ export async function notifyConcluded(deps: ReviewDeps, row: StoredRequest, deci
  * pending-by-respondent index from its creation). Logged as `notified` on the in-app channel.
  */
 async function listForRespondent(deps: ReviewDeps, row: StoredRequest): Promise<SentReviewEmail[]> {
-  await deps.decisionLog.append({
+  await deps.ledger.notified(row.requestId, row.tier, row.round, {
     requestId: row.requestId,
     event: 'notified',
     at: deps.now().toISOString(),
@@ -118,7 +117,6 @@ async function listForRespondent(deps: ReviewDeps, row: StoredRequest): Promise<
     details: { round: row.round, channel: 'in-app', respondent: row.request.respondent?.id },
     ...purgeAt(deps.config, deps.now()),
   });
-  await deps.requests.markNotified(row.requestId, row.tier, row.round);
   return [];
 }
 

@@ -66,6 +66,22 @@ export class Ledger {
     }
   }
 
+  /**
+   * The round's reviewers were reached: `notifiedTier` and `notifiedRound` with the `notified` event, in one
+   * write. When the request has moved to another round meanwhile, the event alone (the messages went out).
+   */
+  async notified(requestId: string, tier: number, round: number, event: NewLogEvent): Promise<void> {
+    for (;;) {
+      const failed = await transact(this.requests.doc, [this.requests.notifiedItem(requestId, tier, round), this.log.eventItem(event)]);
+      if (failed === undefined) return;
+      if (failed === 0) {
+        await this.log.append(event);
+        return;
+      }
+      // The event's key was taken (another event at the same millisecond and sequence): a new key, again.
+    }
+  }
+
   /** Close a first-round request that no reviewer could be emailed about, so the agent's retry starts afresh. */
   async closeUndeliverable(row: Pick<StoredRequest, 'requestId' | 'executionArn'>, event: NewLogEvent): Promise<boolean> {
     const items = [this.requests.undeliverableItem(row.requestId, row.executionArn), this.log.eventItem(event)];

@@ -382,16 +382,18 @@ export class RequestStore {
     await conditional(() => this.doc.send(update));
   }
 
-  async markNotified(requestId: string, tier: number, round: number): Promise<void> {
-    const update = new UpdateCommand({
-      TableName: this.tableName,
-      Key: { requestId },
-      UpdateExpression: 'SET notifiedTier = :tier, notifiedRound = :round',
-      ConditionExpression: '#round = :round',
-      ExpressionAttributeNames: { '#round': 'round' },
-      ExpressionAttributeValues: { ':tier': tier, ':round': round },
-    });
-    await conditional(() => this.doc.send(update));
+  /** The round's tier and round recorded as reached, if the request is still in that round. */
+  notifiedItem(requestId: string, tier: number, round: number): TxItem {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { requestId },
+        UpdateExpression: 'SET notifiedTier = :tier, notifiedRound = :round',
+        ConditionExpression: '#round = :round',
+        ExpressionAttributeNames: { '#round': 'round' },
+        ExpressionAttributeValues: { ':tier': tier, ':round': round },
+      },
+    };
   }
 
   /** The live queue of a reviewer group, oldest first (sparse index; decided rows still resuming are skipped). */
