@@ -7,7 +7,8 @@
  *    handlers with the runtime's SDK instead of a bundled one.
  * 2. One approval with every AWS call counted, turned into USD per 1,000 approvals.
  * 3. Request creation throughput with `--pending` requests, then decision throughput and respond POST
- *    latency through the signed links, beside the floor (the same writes and SendTaskSuccess, direct).
+ *    latency through the signed links, beside the floor (the same writes and SendTaskSuccess, direct): at
+ *    `--concurrency`, and one at a time with POSTs and floor decisions alternating (`--pairs`).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -19,9 +20,9 @@ import { measureBundles } from './bundles.ts';
 import { channelCosts, costPer1000 } from './prices.ts';
 import { printReport, type BenchReport } from './report.ts';
 import { SdkCallRecorder } from './sdk-calls.ts';
-import { createPending, decideAtFloor, decideOverHttp } from './throughput.ts';
+import { createPending, decideAtFloor, decideOverHttp, pairedLatency } from './throughput.ts';
 
-const USAGE = 'Usage: npm run bench -- [--pending 1000] [--floor 200] [--concurrency 8] [--fsync] [--json <file>] [--recipients 5] [--cdk-out <synthesized dir>] [--no-runtime-sdk]';
+const USAGE = 'Usage: npm run bench -- [--pending 1000] [--floor 200] [--pairs 100] [--concurrency 8] [--fsync] [--json <file>] [--recipients 5] [--cdk-out <synthesized dir>] [--no-runtime-sdk]';
 
 function positive(name: string, text: string): number {
   const n = Number(text);
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
     options: {
       pending: { type: 'string', default: '1000' },
       floor: { type: 'string', default: '200' },
+      pairs: { type: 'string', default: '100' },
       concurrency: { type: 'string', default: '8' },
       fsync: { type: 'boolean', default: false },
       json: { type: 'string' },
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
   }
   const pending = positive('pending', values.pending);
   const floor = positive('floor', values.floor);
+  const pairs = positive('pairs', values.pairs);
   const concurrency = positive('concurrency', values.concurrency);
   const recipients = positive('recipients', values.recipients);
   const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -88,6 +91,10 @@ async function main(): Promise<void> {
     const created = await createPending(stack, 'bench', pending, concurrency);
     progress(`creating ${floor} more for the floor…`);
     const forFloor = await createPending(stack, 'floor', floor, concurrency, pending);
+    progress(`creating ${2 * pairs} more for the paired latencies…`);
+    const paired = await createPending(stack, 'pair', 2 * pairs, concurrency, pending + floor);
+    progress(`${pairs} respond POSTs alternating with ${pairs} floor decisions, one at a time…`);
+    const latency = await pairedLatency(stack, paired.executionArns.slice(0, pairs), paired.executionArns.slice(pairs));
     progress(`deciding ${floor} at the floor…`);
     const floorResult = await decideAtFloor(stack, forFloor.executionArns, concurrency);
     progress(`deciding ${pending} through the respond endpoint…`);
@@ -99,7 +106,7 @@ async function main(): Promise<void> {
     const report: BenchReport = {
       at: new Date().toISOString(),
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model.trim() ?? 'unknown', node: process.version, platform: `${process.platform} ${process.arch}`, loadAtStart },
-      settings: { pending, floor, concurrency, fsync: values.fsync },
+      settings: { pending, floor, pairs, concurrency, fsync: values.fsync },
       bundles,
       approval,
       secretReads,
@@ -108,6 +115,7 @@ async function main(): Promise<void> {
       created,
       floor: floorResult,
       decided,
+      latency,
     };
     printReport(report);
     if (values.json) writeFileSync(values.json, `${JSON.stringify({ ...report, created: { ...created, executionArns: undefined } }, null, 2)}\n`);

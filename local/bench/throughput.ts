@@ -113,46 +113,97 @@ export interface FloorResult {
   latencyMs: LatencySummary;
 }
 
-/**
- * The floor: for each request, the decision's transaction (conditional UpdateItem with the final event's
- * PutItem) and SendTaskSuccess, through the same store code the respond function uses, from this process.
- */
-export async function decideAtFloor(stack: LocalStack, executionArns: readonly string[], concurrency: number): Promise<FloorResult> {
-  const requests = new RequestStore(stack.clients.doc, stack.tables.requests);
-  const log = new DecisionLog(stack.clients.doc, stack.tables.decisions);
-  const ledger = new Ledger(requests, log);
+/** Each open request's row as stored (task token included), read before any timing starts. */
+async function storedRows(stack: LocalStack, executionArns: readonly string[]): Promise<StoredRequest[]> {
   const open = await requestIdsOf(stack, executionArns);
-  // Read each row (and its task token) before timing: the floor is the writes and the resume only.
-  const rows = await Promise.all(
+  return Promise.all(
     executionArns.map(async (arn) => {
       const out = await stack.clients.doc.send(new GetCommand({ TableName: stack.tables.requests, Key: { requestId: open.get(arn)!.requestId }, ConsistentRead: true }));
       return out.Item as StoredRequest;
     }),
   );
+}
 
+/**
+ * The floor for one request: the writes a reviewer's approval makes, through the same store code the respond
+ * function uses, from this process: the decision's transaction (conditional UpdateItem with the final event)
+ * and the read of the row it wrote, SendTaskSuccess, then `resumedAt` with its `resumed` event.
+ */
+function floorDecider(stack: LocalStack): (row: StoredRequest) => Promise<void> {
+  const requests = new RequestStore(stack.clients.doc, stack.tables.requests);
+  const ledger = new Ledger(requests, new DecisionLog(stack.clients.doc, stack.tables.decisions));
+  return async (row) => {
+    const now = new Date();
+    const args = row.request.kind === 'approval' ? row.request.action.args : {};
+    const decision = buildDecision(row, now, { outcome: 'approved', decidedBy: REVIEWER, proposedArgs: args, approvedArgs: args });
+    const decided = await ledger.finish(row.requestId, { expectedRound: row.round, status: 'DECIDED', decision, at: now.toISOString() }, {
+      requestId: row.requestId,
+      event: 'decided',
+      at: decision.decidedAt,
+      actor: REVIEWER,
+      tier: decision.tier,
+      details: { round: row.round },
+      decision,
+      ...decisionIndexKeys(row, decision.decidedAt),
+    });
+    if (!decided) throw new Error(`Floor: ${row.requestId} was no longer pending`);
+    await stack.clients.sfn.send(new SendTaskSuccessCommand({ taskToken: row.taskToken!, output: JSON.stringify(decision) }));
+    const at = new Date().toISOString();
+    await ledger.resumed(row.requestId, at, row.taskToken!, false, {
+      requestId: row.requestId,
+      event: 'resumed',
+      at,
+      actor: 'system',
+      tier: row.tier,
+      details: { result: 'resumed', outcome: 'approved' },
+    });
+  };
+}
+
+/** Decide every execution's request at the floor, `concurrency` at a time. */
+export async function decideAtFloor(stack: LocalStack, executionArns: readonly string[], concurrency: number): Promise<FloorResult> {
+  const decide = floorDecider(stack);
+  const rows = await storedRows(stack, executionArns);
   const latencies: number[] = [];
   const started = performance.now();
   await runPool(rows, concurrency, async (row) => {
-    const { ms } = await timed(async () => {
-      const now = new Date();
-      const args = row.request.kind === 'approval' ? row.request.action.args : {};
-      const decision = buildDecision(row, now, { outcome: 'approved', decidedBy: REVIEWER, proposedArgs: args, approvedArgs: args });
-      const decided = await ledger.finish(row.requestId, { expectedRound: row.round, status: 'DECIDED', decision, at: now.toISOString() }, {
-        requestId: row.requestId,
-        event: 'decided',
-        at: decision.decidedAt,
-        actor: REVIEWER,
-        tier: decision.tier,
-        details: { round: row.round },
-        decision,
-        ...decisionIndexKeys(row, decision.decidedAt),
-      });
-      if (!decided) throw new Error(`Floor: ${row.requestId} was no longer pending`);
-      await stack.clients.sfn.send(new SendTaskSuccessCommand({ taskToken: row.taskToken!, output: JSON.stringify(decision) }));
-    });
-    latencies.push(ms);
+    latencies.push((await timed(() => decide(row))).ms);
   });
   const seconds = (performance.now() - started) / 1000;
   await waitSucceeded(stack, executionArns);
   return { count: rows.length, seconds, perSecond: rows.length / seconds, latencyMs: summarize(latencies) };
+}
+
+export interface PairedLatency {
+  pairs: number;
+  /** Respond POST through the signed link. */
+  post: LatencySummary;
+  /** The floor's writes and SendTaskSuccess, direct. */
+  floor: LatencySummary;
+}
+
+/**
+ * Respond POST against the floor, one at a time and alternating (a POST, then a floor decision, and so on),
+ * so both see the same machine: what the POST adds to the floor's calls, without the queueing that a saturated
+ * CPU adds to every call at higher concurrency.
+ */
+export async function pairedLatency(stack: LocalStack, postArns: readonly string[], floorArns: readonly string[]): Promise<PairedLatency> {
+  if (postArns.length !== floorArns.length) throw new Error('pairedLatency needs as many requests for POSTs as for the floor');
+  const decide = floorDecider(stack);
+  const floorRows = await storedRows(stack, floorArns);
+  const rows = await requestIdsOf(stack, postArns);
+  const links = await reviewLinks(stack, REVIEWER);
+  const post: number[] = [];
+  const floor: number[] = [];
+  for (let i = 0; i < postArns.length; i++) {
+    const row = rows.get(postArns[i]!)!;
+    const link = links.get(row.requestId);
+    if (!link) throw new Error(`No email to ${REVIEWER} with a link for ${row.requestId}`);
+    const { value: status, ms } = await timed(() => submitChoice(link, { choice: 'approve', round: String(row.round) }));
+    if (status !== 200) throw new Error(`POST ${link} answered ${status}`);
+    post.push(ms);
+    floor.push((await timed(() => decide(floorRows[i]!))).ms);
+  }
+  await waitSucceeded(stack, [...postArns, ...floorArns]);
+  return { pairs: postArns.length, post: summarize(post), floor: summarize(floor) };
 }

@@ -48,10 +48,10 @@ export interface PublishDeps {
 }
 
 /**
- * Put the row's `hitl.decision` event on the bus and record `eventPublishedAt`. Never throws: false means
- * the event is still owed (the sweep retries it). True when published, or when there is no bus.
+ * Put the row's `hitl.decision` event on the bus. Never throws: false means the event is still owed (the
+ * sweep retries it). True when accepted, or when there is no bus or it was published before.
  */
-export async function publishDecisionEvent(deps: PublishDeps, row: StoredRequest): Promise<boolean> {
+export async function putDecisionEvent(deps: PublishDeps, row: StoredRequest): Promise<boolean> {
   if (!deps.decisionEvents || row.eventPublishedAt) return true;
   if (!row.decision || row.status === 'PENDING' || row.status === 'UNDELIVERABLE') return true;
   const { client, busName } = deps.decisionEvents;
@@ -74,13 +74,33 @@ export async function publishDecisionEvent(deps: PublishDeps, row: StoredRequest
       deps.log.error('The decision event was not accepted; the monitor will publish it again', { requestId: row.requestId, errorCode: entry?.ErrorCode, errorMessage: entry?.ErrorMessage });
       return false;
     }
+    return true;
   } catch (err) {
     deps.log.error('Could not publish the decision event; the monitor will publish it again', { requestId: row.requestId, error: describeError(err) });
     return false;
   }
+}
+
+/** Whether this call put the event on the bus, so `eventPublishedAt` is still to be recorded. */
+export function putNow(deps: PublishDeps, row: StoredRequest): boolean {
+  return !!deps.decisionEvents && !row.eventPublishedAt && !!row.decision && row.status !== 'PENDING' && row.status !== 'UNDELIVERABLE';
+}
+
+/** Record that the row's event was accepted (a repeated record is a no-op). Never throws. */
+export async function recordEventPublished(deps: PublishDeps, row: StoredRequest): Promise<void> {
   await deps.requests.markEventPublished(row.requestId, deps.now().toISOString()).catch((err: unknown) =>
     deps.log.warn('Could not record the published decision event; it may be published again', { requestId: row.requestId, error: describeError(err) }),
   );
+}
+
+/**
+ * Put the row's `hitl.decision` event on the bus and record `eventPublishedAt`. Never throws: false means
+ * the event is still owed (the sweep retries it). True when published, or when there is no bus.
+ */
+export async function publishDecisionEvent(deps: PublishDeps, row: StoredRequest): Promise<boolean> {
+  const recordAfter = putNow(deps, row);
+  if (!(await putDecisionEvent(deps, row))) return false;
+  if (recordAfter) await recordEventPublished(deps, row);
   return true;
 }
 

@@ -14,7 +14,7 @@ import type { FinalLogEvent } from '../store/ledger.ts';
 import { buildHitlDecision, decisionExtrasDetails, isOutOfHours, logHitlDecision, type DecisionExtras } from './decision-record.ts';
 import type { LogEventType, StoredRequest } from '../store/model.ts';
 import { describeError } from './decisions.ts';
-import { publishDecisionEvent, republishOwed } from './decision-event.ts';
+import { putDecisionEvent, putNow, recordEventPublished, republishOwed } from './decision-event.ts';
 import type { ReviewDeps, StoreDeps } from './deps.ts';
 import { groupNamed } from './groups.ts';
 import { sendOutcomeNotices } from './outcome-notice.ts';
@@ -131,6 +131,13 @@ export async function resumeOne(deps: ResumeDeps, row: StoredRequest, taskToken:
   }
 }
 
+/** The decision event's state when the resume is recorded: still owed, or accepted just now and not yet recorded. */
+interface Publication {
+  owed: boolean;
+  /** When this call's PutEvents was accepted: recorded with `resumedAt` in the same write. */
+  publishedAt?: string;
+}
+
 /**
  * Send the row's Decision to the owning execution and every waiter, then forget the tokens. The caller
  * holds the resume claim; a transient failure releases it so a retry sends them all again.
@@ -139,30 +146,37 @@ async function sendResume(
   deps: ResumeDeps,
   row: StoredRequest,
   taskToken: string,
-  eventOwed: boolean | Promise<boolean> = !!deps.decisionEvents && !row.eventPublishedAt,
-): Promise<ResumeOutcome> {
+  publication: Publication | Promise<Publication> = { owed: !!deps.decisionEvents && !row.eventPublishedAt },
+): Promise<{ outcome: ResumeOutcome; eventRecorded: boolean }> {
   let accepted: boolean[];
   try {
     accepted = await Promise.all([taskToken, ...Object.values(row.waiters ?? {})].map((token) => resumeOne(deps, row, token)));
   } catch (err) {
     deps.log.error('Could not resume the execution; a retry will', { requestId: row.requestId, error: (err as { safe?: unknown }).safe });
     await deps.requests.releaseResumeClaim(row.requestId, taskToken).catch(() => undefined);
-    return 'failed';
+    return { outcome: 'failed', eventRecorded: false };
   }
   const outcome: ResumeOutcome = accepted[0] ? 'resumed' : 'execution-ended';
   // Only after SendTaskSuccess: a crash before this write leaves the claim to go stale and the monitor to resume.
-  const keepIndexed = await eventOwed;
+  const { owed, publishedAt } = await publication;
   const at = deps.now().toISOString();
-  await deps.ledger.resumed(row.requestId, at, taskToken, keepIndexed, {
-    requestId: row.requestId,
-    event: 'resumed',
+  const recorded = await deps.ledger.resumed(
+    row.requestId,
     at,
-    actor: 'system',
-    tier: row.tier,
-    details: { result: outcome, outcome: row.decision?.outcome, ...(accepted.length > 1 ? { waiters: accepted.length - 1 } : {}) },
-    ...purgeAt(deps.config, deps.now()),
-  });
-  return outcome;
+    taskToken,
+    owed,
+    {
+      requestId: row.requestId,
+      event: 'resumed',
+      at,
+      actor: 'system',
+      tier: row.tier,
+      details: { result: outcome, outcome: row.decision?.outcome, ...(accepted.length > 1 ? { waiters: accepted.length - 1 } : {}) },
+      ...purgeAt(deps.config, deps.now()),
+    },
+    publishedAt,
+  );
+  return { outcome, eventRecorded: recorded && publishedAt !== undefined };
 }
 
 /**
@@ -203,8 +217,10 @@ export async function afterFinal(
   deps.log.info('Request finalized', { requestId, status: row.status, outcome: decision.outcome, tier: decision.tier });
 
   // The event, the resume and the schedule's removal do not depend on each other: all three at once. The
-  // row leaves the queue index once resumed unless the event is still owed, so that write waits for both.
-  const publishing = publishDecisionEvent(deps, row);
+  // row leaves the queue index once resumed unless the event is still owed, so that write waits for both,
+  // and records the event's acceptance too (one write fewer on the reviewer's path).
+  const recordAfterPut = putNow(deps, row);
+  const putting = putDecisionEvent(deps, row);
   const unscheduling = deleteRoundSchedule(deps.scheduler, deps.schedules, requestId, row.round).catch((err: unknown) =>
     deps.log.warn('Could not delete the round schedule; it will fire and find the request decided', { requestId, error: describeError(err) }),
   );
@@ -213,8 +229,11 @@ export async function afterFinal(
     sendOutcomeNotices(deps, row).catch((err: unknown) => deps.log.warn('Could not send the outcome notices', { requestId, error: describeError(err) })),
     notifyConcluded(deps, row, decision),
   ]);
-  const resume = row.taskToken ? await sendResume(deps, row, row.taskToken, publishing.then((published) => !published)) : 'not-needed';
-  await Promise.all([publishing, unscheduling, concluding]);
+  const publication = putting.then((put): Publication => ({ owed: !put, ...(put && recordAfterPut ? { publishedAt: deps.now().toISOString() } : {}) }));
+  const { outcome: resume, eventRecorded } = row.taskToken ? await sendResume(deps, row, row.taskToken, publication) : { outcome: 'not-needed' as const, eventRecorded: false };
+  // Put, but not recorded with the resume (no execution to resume, or the resume was not recorded): on its own.
+  if ((await putting) && recordAfterPut && !eventRecorded) await recordEventPublished(deps, row);
+  await Promise.all([unscheduling, concluding]);
   const settled = resume === 'resumed' || resume === 'execution-ended';
   const { taskToken: _token, resumeClaimedAt: _claim, waiters: _waiters, ...rest } = row;
   return { won: true, row: settled ? { ...rest, resumedAt: deps.now().toISOString() } : row, resume };
@@ -231,5 +250,5 @@ export async function resumeIfNeeded(deps: ResumeDeps, row: StoredRequest): Prom
   const claimed = await deps.requests.claimResume(row.requestId, row.taskToken, now.toISOString(), new Date(now.getTime() - RESUME_CLAIM_STALE_MS).toISOString());
   if (!claimed) return 'in-progress';
   await repairFinalEvent(deps, row);
-  return sendResume(deps, row, row.taskToken);
+  return (await sendResume(deps, row, row.taskToken)).outcome;
 }

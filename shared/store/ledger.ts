@@ -55,11 +55,12 @@ export class Ledger {
 
   /**
    * Every waiting execution was told: `resumedAt` set and the tokens forgotten (see RequestStore.markResumed)
-   * with the `resumed` event. False when another resume of the same token got there first (it logs its own).
+   * with the `resumed` event, and `eventPublishedAt` when given. False when another resume of the same token
+   * got there first (it logs its own).
    */
-  async resumed(requestId: string, at: string, taskToken: string, keepIndexed: boolean, event: NewLogEvent): Promise<boolean> {
+  async resumed(requestId: string, at: string, taskToken: string, keepIndexed: boolean, event: NewLogEvent, eventPublishedAt?: string): Promise<boolean> {
     for (;;) {
-      const failed = await transact(this.requests.doc, [this.requests.resumedItem(requestId, at, taskToken, keepIndexed), this.log.eventItem(event)]);
+      const failed = await transact(this.requests.doc, [this.requests.resumedItem(requestId, at, taskToken, keepIndexed, eventPublishedAt), this.log.eventItem(event)]);
       if (failed === undefined) return true;
       if (failed === 0) return false;
       // The event's key was taken (another event at the same millisecond and sequence): a new key, again.

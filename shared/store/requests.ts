@@ -282,15 +282,20 @@ export class RequestStore {
     return (await conditional(() => this.doc.send(update))) !== false;
   }
 
-  /** markResumed's update, for a transaction with the `resumed` event (Ledger.resumed). */
-  resumedItem(requestId: string, at: string, taskToken?: string, keepIndexed = false): TxItem {
+  /**
+   * markResumed's update, for a transaction with the `resumed` event (Ledger.resumed); with `eventPublishedAt`,
+   * also the record that the decision event was accepted (one write instead of two).
+   */
+  resumedItem(requestId: string, at: string, taskToken?: string, keepIndexed = false, eventPublishedAt?: string): TxItem {
+    const values: Record<string, unknown> = taskToken ? { ':at': at, ':token': taskToken } : { ':at': at };
+    if (eventPublishedAt) values[':published'] = eventPublishedAt;
     return {
       Update: {
         TableName: this.tableName,
         Key: { requestId },
-        UpdateExpression: `SET resumedAt = :at REMOVE taskToken, resumeClaimedAt, waiters${keepIndexed ? '' : ', pendingGroup'}`,
+        UpdateExpression: `SET resumedAt = :at${eventPublishedAt ? ', eventPublishedAt = if_not_exists(eventPublishedAt, :published)' : ''} REMOVE taskToken, resumeClaimedAt, waiters${keepIndexed ? '' : ', pendingGroup'}`,
         ConditionExpression: taskToken ? 'taskToken = :token' : 'attribute_not_exists(resumedAt)',
-        ExpressionAttributeValues: taskToken ? { ':at': at, ':token': taskToken } : { ':at': at },
+        ExpressionAttributeValues: values,
       },
     };
   }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetScheduleCommand, ListSchedulesCommand } from '@aws-sdk/client-scheduler';
 import { StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '#local/clock.ts';
 import { parseExpression } from '#local/scheduler/expression.ts';
@@ -111,6 +112,11 @@ describe('hitl.decision events on the decision bus', () => {
     expect(event.detail).toEqual({ ...JSON.parse(done.output!), requestId, agent: 'billing-bot', actionType: 'approval#refund', executionArn, status: 'DECIDED' });
     expect(event.detail).toMatchObject({ outcome: 'approved', decidedBy: 'lead@example.com' });
     expectNoSecrets(event);
+    // The event's acceptance is recorded with the resume, and the row has left the live queue's index.
+    const row = (await stack.clients.doc.send(new GetCommand({ TableName: stack.tables.requests, Key: { requestId }, ConsistentRead: true }))).Item!;
+    expect(row).toMatchObject({ eventPublishedAt: expect.any(String), resumedAt: expect.any(String) });
+    expect(row).not.toHaveProperty('pendingGroup');
+    expect(row).not.toHaveProperty('taskToken');
   });
 
   it('a denial and a modification', async () => {
