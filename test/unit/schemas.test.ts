@@ -64,6 +64,14 @@ describe('deployment config', () => {
     }
   });
 
+  it('takes IANA time zones, canonical or aliases, and UTC', () => {
+    const withZone = (timeZone: string) => parseDeploymentConfig({ sender: 'hitl@example.com', reviewerGroups: { ops: { tiers: [{ name: 'x', members: ['a@example.com'] }], timeZone } } });
+    for (const zone of ['UTC', 'Europe/London', 'America/Argentina/Buenos_Aires', 'US/Eastern', 'Asia/Calcutta']) {
+      expect(withZone(zone).reviewerGroups.ops!.timeZone).toBe(zone);
+    }
+    for (const zone of ['Mars/Olympus', 'europe/london!', '']) expect(() => withZone(zone)).toThrow(/reviewerGroups\.ops\.timeZone/);
+  });
+
   it('checks TTL order and business hours', () => {
     expect(() =>
       parseDeploymentConfig({
