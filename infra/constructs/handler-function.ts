@@ -1,6 +1,7 @@
 /**
  * One Lambda handler from `functions/`: Node.js 22 on arm64, bundled by the local esbuild as minified ESM
- * with source maps, its own log group and a role that may write only to that log group.
+ * (with source maps when SOURCE_MAPS_CONTEXT is set), its own log group and a role that may write only to
+ * that log group.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -25,6 +26,12 @@ export const POWERTOOLS_SERVICE_NAME = 'hitl';
 export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   '@aws-sdk/credential-provider-node': repoPath('shared/lambda-credentials.ts'),
 };
+
+/**
+ * Construct context key: when true under a scope (HitlService sets it from the config's `sourceMaps`), each
+ * HandlerFunction in it ships its source map and runs with Node's --enable-source-maps.
+ */
+export const SOURCE_MAPS_CONTEXT = 'hitl:sourceMaps';
 
 // Some bundled CommonJS dependencies call require() for Node built-ins; ESM output has no require.
 export const ESM_REQUIRE_BANNER = "import { createRequire as __hitlCreateRequire } from 'node:module'; const require = __hitlCreateRequire(import.meta.url);";
@@ -84,6 +91,8 @@ export class HandlerFunction extends Construct {
       throw new Error(`HandlerFunction ${id}: memorySize ${memorySize} is outside Lambda's 128-10240 MB; pick a whole number of MB in that range`);
     }
     this.entry = props.entry;
+    // Parsing a bundle's source map at load costs each cold start (docs/benchmarks.md): only when asked for.
+    const sourceMaps = this.node.tryGetContext(SOURCE_MAPS_CONTEXT) === true;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -109,7 +118,7 @@ export class HandlerFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        ...(sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         POWERTOOLS_SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...props.environment,
@@ -120,7 +129,7 @@ export class HandlerFunction extends Construct {
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_BANNER,
         minify: true,
-        sourceMap: true,
+        sourceMap: sourceMaps,
         sourcesContent: false,
         // Ship the SDK versions the tests ran against rather than whatever the runtime carries. Measured
         // (docs/benchmarks.md): loading the SDK from node_modules instead of the bundle makes the

@@ -26,7 +26,7 @@ import { DecisionAnalytics } from './decision-analytics.ts';
 import { DecisionDashboard } from './decision-dashboard.ts';
 import { DecisionWebhooks } from './decision-webhooks.ts';
 import { ExpiryScheduling } from './expiry-scheduling.ts';
-import { POWERTOOLS_SERVICE_NAME } from './handler-function.ts';
+import { POWERTOOLS_SERVICE_NAME, SOURCE_MAPS_CONTEXT } from './handler-function.ts';
 import { InAppApi } from './in-app-api.ts';
 import { ReviewApi } from './review-api.ts';
 import { ReviewFunctions } from './review-functions.ts';
@@ -123,6 +123,7 @@ export class HitlService extends Construct {
     super(scope, id);
     const config = parseDeploymentConfig(props.config, props.configSource ?? 'hitl config');
     this.config = config;
+    this.node.setContext(SOURCE_MAPS_CONTEXT, config.sourceMaps);
     const configEnv = encodeConfigEnv(config);
     this.configEnv = configEnv;
     if (Buffer.byteLength(configEnv) > MAX_CONFIG_ENV_BYTES) {

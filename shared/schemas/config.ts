@@ -209,6 +209,11 @@ export const DeploymentConfig = z
     webhooks: Webhooks.default({ allowedHosts: [], timeoutSeconds: 5, maxAttempts: 5 }),
     /** Extra time the Step Functions backstop allows beyond every tier's maximum TTL and a hold. */
     backstopGraceSeconds: z.number().int().min(60).default(3600),
+    /**
+     * Source-mapped stack traces in the functions' logs (each bundle ships its map; Node's --enable-source-maps).
+     * Off by default: Node parses the map when the bundle loads, which adds to every cold start.
+     */
+    sourceMaps: z.boolean().default(false),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -161,8 +161,9 @@ describe('functions', () => {
       expect(p).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
       const logGroupId = ((p.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup).Ref;
       expect(props(logGroupId).RetentionInDays).toBe(30);
+      // Source maps are off unless the config asks (see the sourceMaps test).
+      expect(functionEnv(name)).not.toHaveProperty('NODE_OPTIONS');
       expect(functionEnv(name)).toMatchObject({
-        NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'hitl',
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         [ENV.requestsTable]: { Ref: logicalId(template, 'AWS::DynamoDB::Table', 'TablesRequests') },
@@ -175,6 +176,13 @@ describe('functions', () => {
     }
     // The six handlers and the decision stream (test/unit/analytics-stack.test.ts).
     expect(Object.keys(template.findResources('AWS::Lambda::Function'))).toHaveLength(7);
+  });
+
+  it('runs every function with source-mapped stack traces when the config sets sourceMaps', () => {
+    const mapped = synthTemplate({ config: { ...TEST_CONFIG, sourceMaps: true } });
+    const functions = Object.values(mapped.findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(7);
+    for (const fn of functions) expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
   });
 
   it('gives each function only the variables it uses; the expire function never gets its own ARN', () => {
