@@ -4,8 +4,9 @@
  *
  * Sent by the conclude function (shared/review/conclude.ts) on the request's `hitl.decision` event, after the
  * reviewer's page has returned. Exactly once per request end: the notice is claimed on the row
- * (`outcomeNoticeAt`, a conditional write) before anything is sent, so a repeated event sends nothing. The price is at most once:
- * a crash between the claim and SES accepting the messages loses the notice, which only informs.
+ * (`outcomeNoticeAt`, a conditional write) before anything is sent, so a repeated event sends nothing. The
+ * price is at most once: a crash between the claim and SES accepting the messages loses the notice, which
+ * only informs.
  */
 import { SendEmailCommand } from '@aws-sdk/client-ses';
 import { renderOutcomeEmail } from '../render/index.ts';
