@@ -56,12 +56,18 @@ export function createAppApi(deps: ReviewDeps): Hono<Env> {
   return app;
 }
 
-const deps = reviewDepsFromEnv('app-api', process.env, {
-  dynamodb: new DynamoDBClient({}),
-  sfn: new SFNClient({}),
-  scheduler: new SchedulerClient({}),
-  // In-app requests are never emailed; SES and the secret are for the rare paths that share the review code.
-  ses: lazyClient(() => new SESClient({})),
-  secrets: lazyClient(() => new SecretsManagerClient({})),
-});
+const deps = reviewDepsFromEnv(
+  'app-api',
+  process.env,
+  {
+    dynamodb: new DynamoDBClient({}),
+    sfn: new SFNClient({}),
+    scheduler: new SchedulerClient({}),
+    // In-app requests are never emailed; SES and the secret are for the rare paths that share the review code.
+    ses: lazyClient(() => new SESClient({})),
+    secrets: lazyClient(() => new SecretsManagerClient({})),
+  },
+  // Nobody else is asked, so no channel to update (and no Slack credentials, even with Slack on).
+  { channels: false },
+);
 export const handler = handle(createAppApi(deps));

@@ -18,14 +18,20 @@ import type { Decision } from '#shared/schemas/decision.ts';
 import { ExecutionStatusChange, SettleEvent } from '#shared/schemas/events.ts';
 import { formatIssues } from '#shared/schemas/issues.ts';
 
-const deps = reviewDepsFromEnv('settle', process.env, {
-  dynamodb: new DynamoDBClient({}),
-  // Settling reads the table; only cancelling an ended execution's request touches the others.
-  sfn: lazyClient(() => new SFNClient({})),
-  scheduler: lazyClient(() => new SchedulerClient({})),
-  ses: lazyClient(() => new SESClient({})),
-  secrets: lazyClient(() => new SecretsManagerClient({})),
-});
+const deps = reviewDepsFromEnv(
+  'settle',
+  process.env,
+  {
+    dynamodb: new DynamoDBClient({}),
+    // Settling reads the table; only cancelling an ended execution's request touches the others.
+    sfn: lazyClient(() => new SFNClient({})),
+    scheduler: lazyClient(() => new SchedulerClient({})),
+    // Never called: a cancel emails nobody (the conclude function tells the reviewers).
+    ses: lazyClient(() => new SESClient({})),
+    secrets: lazyClient(() => new SecretsManagerClient({})),
+  },
+  { channels: false },
+);
 
 export async function handler(event: unknown): Promise<Decision | CancelResult> {
   const settle = SettleEvent.safeParse(event);

@@ -11,10 +11,10 @@ export function senderIdentityArns(scope: Construct, sender: string): string[] {
   );
 }
 
-export function grantSendEmailFrom(grantee: iam.IGrantable, scope: Construct, sender: string): iam.Grant {
+export function grantSendEmailFrom(grantee: iam.IGrantable, scope: Construct, sender: string, actions: readonly string[] = ['ses:SendEmail', 'ses:SendRawEmail']): iam.Grant {
   return iam.Grant.addToPrincipal({
     grantee,
-    actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+    actions: [...actions],
     resourceArns: senderIdentityArns(scope, sender),
     conditions: { StringEquals: { 'ses:FromAddress': sender } },
   });

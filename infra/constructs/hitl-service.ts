@@ -28,6 +28,7 @@ import { DecisionWebhooks } from './decision-webhooks.ts';
 import { ExpiryScheduling } from './expiry-scheduling.ts';
 import { POWERTOOLS_SERVICE_NAME, SOURCE_MAPS_CONTEXT } from './handler-function.ts';
 import { InAppApi } from './in-app-api.ts';
+import { OutcomeNotices } from './outcome-notices.ts';
 import { ReviewApi } from './review-api.ts';
 import { ReviewFunctions } from './review-functions.ts';
 import { ReviewStateMachine } from './review-state-machine.ts';
@@ -108,6 +109,8 @@ export class HitlService extends Construct {
   readonly executionEnded: events.Rule;
   readonly analytics: DecisionAnalytics;
   readonly dashboard: DecisionDashboard;
+  /** The conclude function and its rule on the decision bus: outcome notices and channel updates. */
+  readonly notices: OutcomeNotices;
   /** Present when the config allows webhook hosts: POSTs each Decision to its request's `notify.url`. */
   readonly webhooks?: DecisionWebhooks;
   /** In-app answers, when the config enables them (`inApp`). */
@@ -190,9 +193,9 @@ export class HitlService extends Construct {
       fn.addEnvironment(ENV.baseUrl, this.publicBaseUrl);
       this.signingSecret.grantRead(fn.role);
       this.scheduling.grantManageSchedules(fn.role);
-      grantSendEmailFrom(fn.role, this, config.sender);
     }
-    if (config.slack) this.slack = new SlackChannel(this, 'SlackChannel', { api: this.api.api, interactionsFunction: respond.function, functions: [request, respond, expire, settle].map((f) => f.function), removalPolicy });
+    // Reviewers are emailed when a round starts; a cancel (settle) emails nobody (the conclude function does).
+    for (const fn of [request, respond, expire]) grantSendEmailFrom(fn.role, this, config.sender);
     // The expire function targets itself with context.invokedFunctionArn: setting its own ARN would be a cycle.
     for (const fn of [request, respond, settle]) fn.addEnvironment(ENV.expireFunctionArn, expire.function.functionArn);
 
@@ -216,6 +219,20 @@ export class HitlService extends Construct {
     for (const fn of [route, respond, expire, settle, monitor]) {
       fn.addEnvironment(ENV.eventBusName, this.decisionBus.eventBusName);
       this.decisionBus.grantPutEventsTo(fn.role);
+    }
+
+    // Off the reviewer's request path: each decision event tells the other reviewers and updates the channels.
+    this.notices = new OutcomeNotices(this, 'Notices', {
+      decisionBus: this.decisionBus,
+      requestsTable: this.tables.requests,
+      sender: config.sender,
+      environment: { [ENV.requestsTable]: this.tables.requests.tableName, [ENV.decisionsTable]: this.tables.decisionLog.tableName, [ENV.config]: configEnv },
+      deadLetterQueue: this.scheduling.deadLetterQueue,
+      removalPolicy,
+    });
+    if (config.slack) {
+      const functions = [request, respond, expire, this.notices.handler].map((f) => f.function);
+      this.slack = new SlackChannel(this, 'SlackChannel', { api: this.api.api, interactionsFunction: respond.function, functions, removalPolicy });
     }
 
     // An execution that ends without a decision (stopped, failed, timed out) cancels its pending request.

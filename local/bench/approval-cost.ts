@@ -100,8 +100,9 @@ export async function countOneApproval(stack: LocalStack, recorder: SdkCallRecor
     if (status !== 200) throw new Error(`POST ${link} answered ${status}`);
     const record = await stack.sfn.waitForExecution(executionArn, 30_000);
     if (record.status !== 'SUCCEEDED') throw new Error(`${executionArn} ended ${record.status}`);
-    // Let anything the handlers still do after the response (none expected) land in the count.
-    await new Promise((r) => setTimeout(r, 200));
+    // The decision event's deliveries (the conclude function: the other reviewer's notice) run after the
+    // response; they are part of the approval's cost.
+    await stack.events.settled(30_000);
     calls = [...recorder.calls];
   } finally {
     lambda.stop();

@@ -1,6 +1,7 @@
 /**
  * One interface for every channel a request reaches reviewers on (email, Slack, …). `notifyCurrentTier`
- * hands each configured notifier the tier's eligible members; `afterFinal` tells each one how it ended.
+ * hands each configured notifier the tier's eligible members; `notifyConcluded` (run by the conclude function
+ * on the decision event) tells each one how it ended.
  */
 import type { Decision } from '../schemas/decision.ts';
 import type { StoredRequest } from '../store/model.ts';

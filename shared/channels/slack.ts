@@ -69,7 +69,7 @@ export class SlackNotifier implements Notifier {
   readonly channel = 'slack' as const;
 
   constructor(
-    private readonly deps: ReviewDeps,
+    private readonly deps: Pick<ReviewDeps, 'config' | 'requests' | 'log' | 'now'>,
     private readonly slack: SlackDeps,
   ) {}
 

@@ -84,13 +84,20 @@ export function storeDepsFromEnv(fn: string, env: NodeJS.ProcessEnv, clients: St
   };
 }
 
-/** Everything the request, respond and expire functions use. */
-export function reviewDepsFromEnv(fn: string, env: NodeJS.ProcessEnv, clients: ReviewClients): ReviewDeps {
+/** The Slack channel, when the config enables it: its secret named in the environment, read when first used. */
+export function slackDepsFromEnv(config: DeploymentConfig, env: NodeJS.ProcessEnv, secrets: SecretsManagerClient): { slack?: SlackDeps } {
+  return config.slack ? { slack: slackDeps(config.slack, slackSecretLoader(secrets, requireEnv(ENV.slackSecretId, env)), optionalEnv(ENV.slackApiUrl, env)) } : {};
+}
+
+/**
+ * Everything the request, respond and expire functions use. `channels: false` for a function that reaches no
+ * reviewer (settle ends requests; the conclude function tells the reviewers): no Slack credentials.
+ */
+export function reviewDepsFromEnv(fn: string, env: NodeJS.ProcessEnv, clients: ReviewClients, { channels = true }: { channels?: boolean } = {}): ReviewDeps {
   const store = storeDepsFromEnv(fn, env, clients);
-  const slack = store.config.slack;
   return {
     ...store,
-    ...(slack ? { slack: slackDeps(slack, slackSecretLoader(clients.secrets, requireEnv(ENV.slackSecretId, env)), optionalEnv(ENV.slackApiUrl, env)) } : {}),
+    ...(channels ? slackDepsFromEnv(store.config, env, clients.secrets) : {}),
     sfn: clients.sfn,
     ses: clients.ses,
     scheduler: clients.scheduler,

@@ -17,8 +17,7 @@ import { describeError } from './decisions.ts';
 import { putDecisionEvent, putNow, recordEventPublished, republishOwed } from './decision-event.ts';
 import type { ReviewDeps, StoreDeps } from './deps.ts';
 import { groupNamed } from './groups.ts';
-import { sendOutcomeNotices } from './outcome-notice.ts';
-import { notifyConcluded, purgeAt } from './notify.ts';
+import { purgeAt } from './notify.ts';
 
 export type FinalEvent = Extract<LogEventType, 'decided' | 'expired' | 'corrected' | 'cancelled'>;
 
@@ -203,7 +202,8 @@ export async function finalizeDecision(deps: ReviewDeps, seen: StoredRequest, ar
 /**
  * What follows the write that ended a request (a decision, a fallback, a cancel, the vote that settled a
  * quorum): the latency metric and the hitl_decision record, the decision event, SendTaskSuccess to every
- * waiting execution, the round's schedule removed, the other reviewers told (outcome-notice.ts).
+ * waiting execution, the round's schedule removed. The other reviewers are told, and the channels show the
+ * outcome, by the conclude function on the decision event (conclude.ts), after the reviewer's page returns.
  */
 export async function afterFinal(
   deps: ReviewDeps,
@@ -224,16 +224,11 @@ export async function afterFinal(
   const unscheduling = deleteRoundSchedule(deps.scheduler, deps.schedules, requestId, row.round).catch((err: unknown) =>
     deps.log.warn('Could not delete the round schedule; it will fire and find the request decided', { requestId, error: describeError(err) }),
   );
-  // The other reviewers' notices (email, chat) wait for nothing either; they never throw.
-  const concluding = Promise.all([
-    sendOutcomeNotices(deps, row).catch((err: unknown) => deps.log.warn('Could not send the outcome notices', { requestId, error: describeError(err) })),
-    notifyConcluded(deps, row, decision),
-  ]);
   const publication = putting.then((put): Publication => ({ owed: !put, ...(put && recordAfterPut ? { publishedAt: deps.now().toISOString() } : {}) }));
   const { outcome: resume, eventRecorded } = row.taskToken ? await sendResume(deps, row, row.taskToken, publication) : { outcome: 'not-needed' as const, eventRecorded: false };
   // Put, but not recorded with the resume (no execution to resume, or the resume was not recorded): on its own.
   if ((await putting) && recordAfterPut && !eventRecorded) await recordEventPublished(deps, row);
-  await Promise.all([unscheduling, concluding]);
+  await unscheduling;
   const settled = resume === 'resumed' || resume === 'execution-ended';
   const { taskToken: _token, resumeClaimedAt: _claim, waiters: _waiters, ...rest } = row;
   return { won: true, row: settled ? { ...rest, resumedAt: deps.now().toISOString() } : row, resume };

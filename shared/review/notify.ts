@@ -94,9 +94,20 @@ export async function notifyCurrentTier(deps: ReviewDeps, row: StoredRequest): P
   return email.sent;
 }
 
+/** What showing a request's outcome on its channels needs. */
+export type ConcludedDeps = Pick<ReviewDeps, 'config' | 'requests' | 'log' | 'now' | 'slack'>;
+
+/**
+ * The channels that show a request in place and so show its outcome there: Slack updates its message. Email's
+ * `concluded` does nothing (the other reviewers' notice is outcome-notice.ts).
+ */
+function concludingNotifiers(deps: ConcludedDeps): Pick<Notifier, 'channel' | 'concluded'>[] {
+  return deps.slack ? [new SlackNotifier(deps, deps.slack)] : [];
+}
+
 /** The request ended: each channel shows the outcome where it showed the request. Never throws. */
-export async function notifyConcluded(deps: ReviewDeps, row: StoredRequest, decision: Decision): Promise<void> {
-  for (const notifier of notifiersOf(deps).all) {
+export async function notifyConcluded(deps: ConcludedDeps, row: StoredRequest, decision: Decision): Promise<void> {
+  for (const notifier of concludingNotifiers(deps)) {
     await notifier.concluded(row, decision).catch((err: unknown) =>
       deps.log.warn('Could not show the outcome on a channel', { requestId: row.requestId, channel: notifier.channel, error: describeError(err) }),
     );

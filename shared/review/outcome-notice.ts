@@ -2,9 +2,11 @@
  * When a request ends, the others who were emailed about it learn how: one short notice each ("Approved
  * by lead@example.com at 14:02: Refund $350 O-9421"), never to the person who decided.
  *
- * Exactly once per request end: the notice is claimed on the row (`outcomeNoticeAt`, a conditional write)
- * before anything is sent, so a retried or repeated `afterFinal` sends nothing. The price is at most once:
- * a crash between the claim and SES accepting the messages loses the notice, which only informs.
+ * Sent by the conclude function (shared/review/conclude.ts) on the request's `hitl.decision` event, after the
+ * reviewer's page has returned. Exactly once per request end: the notice is claimed on the row
+ * (`outcomeNoticeAt`, a conditional write) before anything is sent, so a repeated event sends nothing. The
+ * price is at most once: a crash between the claim and SES accepting the messages loses the notice, which
+ * only informs.
  */
 import { SendEmailCommand } from '@aws-sdk/client-ses';
 import { renderOutcomeEmail } from '../render/index.ts';
@@ -21,7 +23,10 @@ export function outcomeRecipients(row: Pick<StoredRequest, 'deliveries' | 'decis
 
 export type OutcomeNoticeResult = { sent: string[]; failed: string[] } | { skipped: 'disabled' | 'nobody' | 'already-sent' | 'no-group' };
 
-export async function sendOutcomeNotices(deps: ReviewDeps, row: StoredRequest): Promise<OutcomeNoticeResult> {
+/** What sending the notices needs: the config, the row's claim, SES. */
+export type OutcomeNoticeDeps = Pick<ReviewDeps, 'config' | 'requests' | 'ses' | 'log' | 'now'>;
+
+export async function sendOutcomeNotices(deps: OutcomeNoticeDeps, row: StoredRequest): Promise<OutcomeNoticeResult> {
   if (deps.config.notices?.outcomeEmail === false) return { skipped: 'disabled' };
   const group = deps.config.reviewerGroups[row.reviewerGroup];
   if (!group) return { skipped: 'no-group' };

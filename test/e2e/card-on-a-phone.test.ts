@@ -166,7 +166,7 @@ describe('the review card on a phone', () => {
     const notice = (e: StoredEmail) => e.subject.startsWith('Approved by lead@example.com') && e.subject.endsWith(': Refund $350 O-9421 · customer-support-agent');
     const [told] = await stack.waitForEmails((e) => notice(e) && e.destination.to.includes('lead2@example.com'));
     expect(told!.body.text).toContain(requestId);
-    await new Promise((r) => setTimeout(r, 1000));
+    await stack.events.settled(60_000);
     const all = (await stack.emails()).filter((e) => notice(e) && e.body.text?.includes(requestId));
     expect(all.map((e) => e.destination.to)).toEqual([['lead2@example.com']]);
     await withPhone('dark', async (context) => {

@@ -1,5 +1,5 @@
 /**
- * The route, request and respond functions against real local DynamoDB (dynalite) and SES
+ * The route, request, respond and conclude functions against real local DynamoDB (dynalite) and SES
  * (aws-ses-v2-local). Step Functions, the Scheduler and Secrets Manager are captured with
  * aws-sdk-client-mock. Every log line written during the run is captured and checked for task tokens.
  */
@@ -58,6 +58,7 @@ let decisionLog: DecisionLog;
 let route: typeof import('#functions/route.ts');
 let request: typeof import('#functions/request.ts');
 let respond: typeof import('#functions/respond.ts');
+let conclude: typeof import('#functions/conclude.ts');
 
 /** Everything written to stdout/stderr or the console while the handlers ran. */
 const captured: string[] = [];
@@ -97,7 +98,7 @@ beforeAll(async () => {
   });
   requests = new RequestStore(dynamo.doc, dynamo.tables.requests);
   decisionLog = new DecisionLog(dynamo.doc, dynamo.tables.decisions);
-  [route, request, respond] = await Promise.all([import('#functions/route.ts'), import('#functions/request.ts'), import('#functions/respond.ts')]);
+  [route, request, respond, conclude] = await Promise.all([import('#functions/route.ts'), import('#functions/request.ts'), import('#functions/respond.ts'), import('#functions/conclude.ts')]);
 });
 
 afterAll(async () => {
@@ -653,8 +654,11 @@ describe('respond function', () => {
     expect(managerMail!.text).toContain('escalated by lead@example.com: over my limit');
 
     expect((await post(await linkFor('manager@example.com', requestId), { choice: 'approve', round: '2' })).status).toBe(200);
-    const notices = (await ses.emails()).filter((e) => e.subject.startsWith('Approved by manager@example.com') && e.text?.includes(requestId));
-    expect(notices.map((e) => e.to).sort()).toEqual([['lead2@example.com'], ['lead@example.com']]);
+    const notices = async () => (await ses.emails()).filter((e) => e.subject.startsWith('Approved by manager@example.com') && e.text?.includes(requestId));
+    // The page does not wait for them: the decision event runs the conclude function (here no bus; called as the rule would).
+    expect(await notices()).toEqual([]);
+    expect(await conclude.handler({ source: 'hitl', 'detail-type': 'hitl.decision', detail: { requestId } })).toMatchObject({ concluded: true });
+    expect((await notices()).map((e) => e.to).sort()).toEqual([['lead2@example.com'], ['lead@example.com']]);
   });
 
   it('50 concurrent POSTs mixing approve and deny: one decision, one log event, one SendTaskSuccess', async () => {

@@ -134,6 +134,8 @@ describe('idempotency keys are bound to the request', () => {
     await pending(first.requestId);
     expect((await stack.submit(await linkFor(first.requestId), { choice: 'approve', round: '1' })).status).toBe(200);
     expect(await outcome(first.executionArn)).toMatchObject({ status: 'SUCCEEDED', decision: { outcome: 'approved' } });
+    // The other lead's notice comes from the decision event: its delivery is done before counting.
+    await stack.events.settled(60_000);
     const before = { log: await events(first.requestId), emails: (await stack.emails()).length };
 
     const wire = await start({ ...small, action: { name: 'wire_transfer', args: { amount_usd: 5000 } } });
@@ -209,6 +211,8 @@ describe('bounds', () => {
   };
 
   async function refused(input: unknown): Promise<string> {
+    // Notices of requests decided earlier in this file arrive from the bus: counted once they are in.
+    await stack.events.settled(60_000);
     const before = (await stack.emails()).length;
     const { executionArn, requestId } = await start(input);
     const done = await stack.waitForExecution(executionArn);

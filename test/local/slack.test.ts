@@ -1,15 +1,18 @@
 /**
  * The Slack channel on the whole local stack: the request fn posts the card to the Slack stand-in, a signed
  * click or modal submission decides through the same domain path as the email link, the execution resumes
- * with Decision.channel "slack", and the message is updated in place for everyone. Unsigned, wrongly signed
+ * with Decision.channel "slack", and the message is updated in place for everyone (by the conclude function, on
+ * the decision event; again harmlessly for a repeated event, never for a forged one). Unsigned, wrongly signed
  * or stale requests are 401 and decide nothing; a Slack user outside the current tier is refused.
  */
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buttonOf, clickPayload, sendInteraction, submitPayload, type InteractionTarget, type OpenedView } from '#local/slack-client.ts';
 import type { SlackStoredMessage } from '#local/slack.ts';
 import { SLACK_INTERACTIONS_PATH } from '#shared/channels/slack-route.ts';
 import { DEFAULT_DENY_REASONS } from '#shared/channels/slack.ts';
+import { decisionEventDetail } from '#shared/review/decision-event.ts';
 import type { DeploymentConfigInput } from '#shared/schemas/config.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 import { stackReads } from '../support/stack-reads.ts';
@@ -62,6 +65,13 @@ async function opened() {
   return { ...started, message: await messageOf(started.requestId) };
 }
 
+/** Put a `hitl.decision` event on the decision bus, as anyone allowed to could. */
+async function putDecisionEvent(detail: unknown): Promise<void> {
+  const bus = stack.resources.functions.map((f) => f.env.HITL_EVENT_BUS_NAME).find(Boolean)!;
+  const out = await stack.clients.events.send(new PutEventsCommand({ Entries: [{ Source: 'hitl', DetailType: 'hitl.decision', EventBusName: bus, Detail: JSON.stringify(detail) }] }));
+  expect(out.FailedEntryCount).toBe(0);
+}
+
 const blocksText = (m: SlackStoredMessage) => JSON.stringify(m.blocks);
 const hasButtons = (m: SlackStoredMessage) => (m.blocks ?? []).some((b) => (b as { type: string }).type === 'actions');
 
@@ -96,6 +106,18 @@ describe('Slack channel', () => {
     expect(hasButtons(updated)).toBe(false);
     expect(blocksText(updated)).toContain('Approved');
     expect(blocksText(updated)).toContain('lead@example.com');
+
+    // The same decision event again (EventBridge delivers at least once): the same message shows the same outcome.
+    await stack.events.settled(60_000);
+    const once = await messageOf(requestId);
+    const decided = (await row(requestId))!;
+    await putDecisionEvent(decisionEventDetail(decided, decided.decision!));
+    await stack.events.settled(60_000);
+    const again = await messageOf(requestId);
+    expect(again.updates).toBe(once.updates + 1);
+    expect(hasButtons(again)).toBe(false);
+    expect(blocksText(again)).toContain('Approved');
+    expect(stack.slack!.calls('chat.postMessage').filter((c) => JSON.stringify(c.args.blocks).includes(requestId))).toHaveLength(1);
     const log = await events(requestId);
     expect(log.filter((e) => e.event === 'decided')).toHaveLength(1);
     expect(log.find((e) => e.event === 'decided')!.details).toMatchObject({ channel: 'slack' });
@@ -172,6 +194,16 @@ describe('Slack channel', () => {
     expect(stack.slack!.calls('views.open').some((c) => JSON.stringify(c.args.view).includes(requestId))).toBe(false);
     expect((await row(requestId))!.status).toBe('PENDING');
     expect((await events(requestId)).map((e) => e.event)).not.toContain('decided');
+  });
+
+  it('a decision event forged for a pending request leaves its message as it is, buttons and all', async () => {
+    const { requestId } = await opened();
+    await putDecisionEvent({ requestId, outcome: 'approved', decidedBy: 'lead@example.com', status: 'DECIDED' });
+    await stack.events.settled(60_000);
+    const message = await messageOf(requestId);
+    expect(message.updates).toBe(0);
+    expect(hasButtons(message)).toBe(true);
+    expect((await row(requestId))!.status).toBe('PENDING');
   });
 
   it('a cancel (StopExecution) updates the message too, and its buttons then decide nothing', async () => {

@@ -87,10 +87,12 @@ describe('event rules of the template on the local stack', () => {
   it('points functions and clients at the local EventBridge', () => {
     expect(stack.clientEnv.AWS_ENDPOINT_URL_EVENTBRIDGE).toBe(stack.endpoints.events);
     expect(JSON.parse(readFileSync(join(stack.stateDir, 'local.json'), 'utf8')).env.AWS_ENDPOINT_URL_EVENTBRIDGE).toBe(stack.endpoints.events);
-    // The stack's own rule (an ended execution cancels its request) and the two this test adds.
+    // The stack's own rules (an ended execution cancels its request; a decision event runs the conclude function) and the two this test adds.
     const rules = stack.resources.eventRules.map((r) => r.logicalId).sort();
-    expect(rules.filter((id) => !id.startsWith('ExecutionEnded'))).toEqual(['Echoes', 'ExecutionProblems']);
+    const own = (id: string) => id.startsWith('ExecutionEnded') || id.startsWith('NoticesRule');
+    expect(rules.filter((id) => !own(id))).toEqual(['Echoes', 'ExecutionProblems']);
     expect(rules.filter((id) => id.startsWith('ExecutionEnded'))).toHaveLength(1);
+    expect(rules.filter((id) => id.startsWith('NoticesRule'))).toHaveLength(1);
   });
 
   it('StopExecution of a waiting review invokes the rule target with the ABORTED status change', async () => {

@@ -159,6 +159,8 @@ describe('time-boxed decisions on the local stack', () => {
     const link = stack.reviewLinks((await stack.reviewEmails(requestId))[0]!)[0]!;
     expect((await stack.submit(link, { choice: 'deny', round: '1', reason: 'not this week' })).status).toBe(200);
     await decisionOf(executionArn);
+    // The decision event's deliveries (the other lead's notice, claimed on the row) are done first.
+    await stack.events.settled(60_000);
     const before = { row: await row(requestId), events: await events(requestId) };
 
     const expire = stack.resources.functions.find((f) => f.handlerFile === 'functions/expire.ts')!.logicalId;

@@ -18,14 +18,15 @@ describe('Slack channel in the stack', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: 'POST /slack/interactions', AuthorizationType: 'NONE' });
 
     const withSecret = Object.entries(template.findResources('AWS::Lambda::Function')).filter(([, r]) => (r as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }).Properties.Environment?.Variables?.[ENV.slackSecretId]);
-    expect(withSecret.map(([id]) => id.replace(/Function[A-F0-9]{8}$/, '')).sort()).toEqual(['FunctionsExpire', 'FunctionsRequest', 'FunctionsRespond', 'FunctionsSettle']);
+    // Settle ends requests and reaches nobody: the conclude function (NoticesHandler) updates the message.
+    expect(withSecret.map(([id]) => id.replace(/Function[A-F0-9]{8}$/, '')).sort()).toEqual(['FunctionsExpire', 'FunctionsRequest', 'FunctionsRespond', 'NoticesHandler']);
     for (const [, fn] of withSecret) expect((fn as { Properties: { Environment: { Variables: Record<string, unknown> } } }).Properties.Environment.Variables[ENV.slackSecretId]).toEqual({ Ref: secret });
 
     // Only those four roles may read it, and only GetSecretValue / DescribeSecret.
     const readers = Object.entries(template.findResources('AWS::IAM::Policy')).flatMap(([id, r]) =>
       (r as { Properties: { PolicyDocument: { Statement: { Action: string | string[]; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement.filter((st) => JSON.stringify(st.Resource).includes(`"${secret}"`)).map((st) => ({ id, actions: [st.Action].flat().sort() })),
     );
-    expect(readers.map((r) => r.id.replace(/RoleDefaultPolicy[A-F0-9]{8}$/, '')).sort()).toEqual(['FunctionsExpire', 'FunctionsRequest', 'FunctionsRespond', 'FunctionsSettle']);
+    expect(readers.map((r) => r.id.replace(/RoleDefaultPolicy[A-F0-9]{8}$/, '')).sort()).toEqual(['FunctionsExpire', 'FunctionsRequest', 'FunctionsRespond', 'NoticesHandler']);
     for (const r of readers) expect(r.actions).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
   });
 });

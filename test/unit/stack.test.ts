@@ -174,8 +174,8 @@ describe('functions', () => {
       expect(config).toEqual(parseDeploymentConfig(TEST_CONFIG));
       expect(parseDeploymentConfig(config)).toEqual(config);
     }
-    // The six handlers and the decision stream (test/unit/analytics-stack.test.ts).
-    expect(Object.keys(template.findResources('AWS::Lambda::Function'))).toHaveLength(7);
+    // The six handlers, the decision stream (test/unit/analytics-stack.test.ts) and the conclude function (test/unit/outcome-notices-stack.test.ts).
+    expect(Object.keys(template.findResources('AWS::Lambda::Function'))).toHaveLength(8);
   });
 
   it('runs every function with source-mapped stack traces when the config sets sourceMaps', () => {
@@ -260,7 +260,8 @@ describe('least privilege', () => {
         sorted([
           ...logs,
           ...publish,
-          ...linkAndSchedules,
+          // A cancel (settle) emails nobody: the conclude function tells the other reviewers.
+          ...(name === 'settle' ? linkAndSchedules.filter((a) => !a.startsWith('ses:')) : linkAndSchedules),
           // The web inbox lists each group's queue.
           ...(name === 'respond' ? ['dynamodb:Query@requests'] : []),
           'dynamodb:GetItem@requests',
