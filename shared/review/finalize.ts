@@ -137,19 +137,28 @@ interface Publication {
   publishedAt?: string;
 }
 
+/** SendTaskSuccess begun before the final row was read again (finalizeDecision), to the token the decider saw. */
+export interface EarlyResume {
+  token: string;
+  accepted: Promise<boolean>;
+}
+
 /**
  * Send the row's Decision to the owning execution and every waiter, then forget the tokens. The caller
- * holds the resume claim; a transient failure releases it so a retry sends them all again.
+ * holds the resume claim; a transient failure releases it so a retry sends them all again. A token already
+ * sent to (`early`) is not sent to again.
  */
 async function sendResume(
   deps: ResumeDeps,
   row: StoredRequest,
   taskToken: string,
   publication: Publication | Promise<Publication> = { owed: !!deps.decisionEvents && !row.eventPublishedAt },
+  early?: EarlyResume,
 ): Promise<{ outcome: ResumeOutcome; eventRecorded: boolean }> {
   let accepted: boolean[];
   try {
-    accepted = await Promise.all([taskToken, ...Object.values(row.waiters ?? {})].map((token) => resumeOne(deps, row, token)));
+    const tokens = [taskToken, ...Object.values(row.waiters ?? {})];
+    accepted = await Promise.all(tokens.map((token) => (token === early?.token ? early.accepted : resumeOne(deps, row, token))));
   } catch (err) {
     deps.log.error('Could not resume the execution; a retry will', { requestId: row.requestId, error: (err as { safe?: unknown }).safe });
     await deps.requests.releaseResumeClaim(row.requestId, taskToken).catch(() => undefined);
@@ -186,17 +195,30 @@ export async function finalizeDecision(deps: ReviewDeps, seen: StoredRequest, ar
   const requestId = seen.requestId;
   const extras: DecisionExtras = { outOfHours: isOutOfHours(groupNamed(deps.config, seen.reviewerGroup), seen.createdAt), ...args.extras };
   const final = finalLogEvent(deps, seen, args.decision, args.event, args.actor, { ...args.details, ...decisionExtrasDetails(extras) });
-  const row = await deps.ledger.finish(
+  const won = await deps.ledger.finishOnly(
     requestId,
     { status: args.status, decision: args.decision, at: deps.now().toISOString(), expectedRound: args.expectedRound, executionArn: args.executionArn },
     final,
   );
-  if (!row) {
+  if (!won) {
     const current = await deps.requests.get(requestId);
     if (!current) throw new RequestNotFoundError(requestId);
     return { won: false, current };
   }
-  return afterFinal(deps, row, args.decision, extras);
+  // The Decision is stored. The row is read again for what may have changed since `seen` (a waiter added, a
+  // task token replaced by a retried wait); meanwhile the execution seen waiting is told and the event put,
+  // from what cannot have changed (the Decision just written, the request's agent, action and execution).
+  const written: StoredRequest = { ...seen, status: args.status, decision: args.decision };
+  const putting = putDecisionEvent(deps, written);
+  let early: EarlyResume | undefined;
+  if (seen.taskToken) {
+    early = { token: seen.taskToken, accepted: resumeOne(deps, written, seen.taskToken) };
+    // Awaited in sendResume when the token is still the row's; a failure of a replaced token is not.
+    early.accepted.catch(() => undefined);
+  }
+  const row = await deps.requests.get(requestId);
+  if (!row) throw new RequestNotFoundError(requestId);
+  return afterFinal(deps, row, args.decision, extras, { putting, early });
 }
 
 /**
@@ -210,6 +232,7 @@ export async function afterFinal(
   row: StoredRequest,
   decision: Decision,
   extras: DecisionExtras = { outOfHours: isOutOfHours(groupNamed(deps.config, row.reviewerGroup), row.createdAt) },
+  begun: { putting?: Promise<boolean>; early?: EarlyResume } = {},
 ): Promise<Extract<FinalizeResult, { won: true }>> {
   const requestId = row.requestId;
   recordLatency(deps, row, decision);
@@ -220,12 +243,12 @@ export async function afterFinal(
   // row leaves the queue index once resumed unless the event is still owed, so that write waits for both,
   // and records the event's acceptance too (one write fewer on the reviewer's path).
   const recordAfterPut = putNow(deps, row);
-  const putting = putDecisionEvent(deps, row);
+  const putting = begun.putting ?? putDecisionEvent(deps, row);
   const unscheduling = deleteRoundSchedule(deps.scheduler, deps.schedules, requestId, row.round).catch((err: unknown) =>
     deps.log.warn('Could not delete the round schedule; it will fire and find the request decided', { requestId, error: describeError(err) }),
   );
   const publication = putting.then((put): Publication => ({ owed: !put, ...(put && recordAfterPut ? { publishedAt: deps.now().toISOString() } : {}) }));
-  const { outcome: resume, eventRecorded } = row.taskToken ? await sendResume(deps, row, row.taskToken, publication) : { outcome: 'not-needed' as const, eventRecorded: false };
+  const { outcome: resume, eventRecorded } = row.taskToken ? await sendResume(deps, row, row.taskToken, publication, begun.early) : { outcome: 'not-needed' as const, eventRecorded: false };
   // Put, but not recorded with the resume (no execution to resume, or the resume was not recorded): on its own.
   if ((await putting) && recordAfterPut && !eventRecorded) await recordEventPublished(deps, row);
   await unscheduling;

@@ -28,9 +28,13 @@ export class Ledger {
    * another decision, a new round or a cancel got there first.
    */
   async finish(requestId: string, args: FinishArgs, final: FinalLogEvent): Promise<StoredRequest | undefined> {
-    const failed = await transact(this.requests.doc, [this.requests.finishItem(requestId, args), this.log.finalItem(final)]);
-    if (failed !== undefined) return undefined;
+    if (!(await this.finishOnly(requestId, args, final))) return undefined;
     return this.requests.get(requestId);
+  }
+
+  /** finish's write alone: true when it ended the request, false when something else got there first. */
+  async finishOnly(requestId: string, args: FinishArgs, final: FinalLogEvent): Promise<boolean> {
+    return (await transact(this.requests.doc, [this.requests.finishItem(requestId, args), this.log.finalItem(final)])) === undefined;
   }
 
   /**
