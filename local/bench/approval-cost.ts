@@ -42,6 +42,8 @@ export function countInvocations(stack: LocalStack): { invocations: Invocation[]
 export interface ApprovalCount {
   usage: ApprovalUsage;
   calls: Record<string, number>;
+  /** The handlers' AWS calls until the request was open (emailed), for the reviewer's page (GET), and from the decision (POST) on. */
+  phases: { creation: number; page: number; decision: number };
   invocations: Record<string, { count: number; ms: number; memoryMb: number }>;
   capacity: CapacityUse;
   /** State types entered, in order. */
@@ -86,16 +88,20 @@ export async function countOneApproval(stack: LocalStack, recorder: SdkCallRecor
   const lambda = countInvocations(stack);
   let calls: RecordedCall[];
   let executionArn: string;
+  let callsToOpen = 0;
+  let callsToPost = 0;
   try {
     executionArn = await startRefund(stack, name);
     const link = await pollUntil('the review email', 30_000, 50, async () => {
       const row = (await openRequests(stack)).find((r) => r.executionArn === executionArn);
       return row ? (await reviewLinks(stack, REVIEWER)).get(row.requestId) : undefined;
     });
+    callsToOpen = recorder.calls.length;
     // The reviewer opens the page, then approves from it.
     const page = await fetch(link);
     await page.arrayBuffer();
     if (page.status !== 200) throw new Error(`GET ${link} answered ${page.status}`);
+    callsToPost = recorder.calls.length;
     const status = await submitChoice(link, { choice: 'approve', round: '1' });
     if (status !== 200) throw new Error(`POST ${link} answered ${status}`);
     const record = await stack.sfn.waitForExecution(executionArn, 30_000);
@@ -143,6 +149,7 @@ export async function countOneApproval(stack: LocalStack, recorder: SdkCallRecor
       customEvents: Object.entries(counts).filter(([call]) => call.endsWith(' PutEvents')).reduce((sum, [, n]) => sum + n, 0),
     },
     calls: counts,
+    phases: { creation: callsToOpen, page: callsToPost - callsToOpen, decision: calls.length - callsToPost },
     invocations,
     capacity,
     states,

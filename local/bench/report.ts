@@ -1,6 +1,7 @@
 /** The benchmark's printed report: compact tables, one per question. */
 import type { ApprovalCount } from './approval-cost.ts';
 import type { BundleReport } from './bundles.ts';
+import type { CallCost, Ceiling } from './call-cost.ts';
 import type { ChannelCost, CostLine } from './prices.ts';
 import type { CreateResult, DecideResult, FloorResult, PairedLatency } from './throughput.ts';
 
@@ -20,6 +21,9 @@ export interface BenchReport {
   decided: DecideResult;
   /** One at a time, POSTs and floor decisions alternating. */
   latency: PairedLatency;
+  /** CPU per call on this machine, and the throughput that leaves at most. */
+  callCost: CallCost;
+  ceiling: { creations: Ceiling; decisions: Ceiling };
 }
 
 function table(head: string[], rows: (string | number)[][]): string {
@@ -69,6 +73,13 @@ export function printReport(r: BenchReport): void {
         ['floor (decision transaction + SendTaskSuccess + resumed transaction)', r.floor.count, r.floor.seconds.toFixed(1), r.floor.perSecond.toFixed(1)],
       ],
     ),
+    '',
+  );
+
+  const cc = r.callCost;
+  out.push(
+    `One call costs this machine ${cc.sdkCpuMs.toFixed(2)} ms of CPU through the SDK (${cc.httpCpuMs.toFixed(2)} ms as a bare HTTP round trip), client and server together, ${cc.concurrency} at a time.`,
+    `At ${r.ceiling.creations.callsPerOperation} calls per creation and ${r.ceiling.decisions.callsPerOperation} per decision, ${r.machine.cpus} cores doing nothing else allow at most ${r.ceiling.creations.perSecond.toFixed(0)} creations/s and ${r.ceiling.decisions.perSecond.toFixed(0)} decisions/s.`,
     '',
   );
 

@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { REPO_ROOT, startLocalStack } from '../stack.ts';
 import { countOneApproval, type ApprovalCount } from './approval-cost.ts';
 import { measureBundles } from './bundles.ts';
+import { ceilingOf, measureCallCost } from './call-cost.ts';
 import { channelCosts, costPer1000 } from './prices.ts';
 import { printReport, type BenchReport } from './report.ts';
 import { SdkCallRecorder } from './sdk-calls.ts';
@@ -69,6 +70,9 @@ async function main(): Promise<void> {
   const loadAtStart = loadavg()[0]!;
   const bundles = await measureBundles(REPO_ROOT, { cdkOut: values['cdk-out'], runtimeSdk: !values['no-runtime-sdk'], progress });
 
+  progress('timing one call…');
+  const callCost = await measureCallCost(3000, concurrency);
+
   const stateDir = mkdtempSync(join(tmpdir(), 'hitl-bench-'));
   const zero = { respond: 0, ses: 0, sfn: 0, scheduler: 0, dynamodb: 0, secretsManager: 0, events: 0 };
   const stack = await startLocalStack({
@@ -116,6 +120,9 @@ async function main(): Promise<void> {
       floor: floorResult,
       decided,
       latency,
+      callCost,
+      // The caller's own call beside the handlers': StartExecution for a creation, the POST for a decision.
+      ceiling: { creations: ceilingOf(callCost, approval.phases.creation + 1), decisions: ceilingOf(callCost, approval.phases.decision + 1) },
     };
     printReport(report);
     if (values.json) writeFileSync(values.json, `${JSON.stringify({ ...report, created: { ...created, executionArns: undefined } }, null, 2)}\n`);
