@@ -12,8 +12,19 @@ export class PortInUseError extends Error {
   }
 }
 
+/**
+ * Idle keep-alive connections stay open until the client closes them or the stack stops. With Node's default
+ * (closed after 5 s idle), a client whose event loop is busy can send on a connection the server has just
+ * closed and get "socket hang up"; the SDK's retries can pick other such connections from its pool. Over
+ * 127.0.0.1 an open idle connection costs nothing.
+ */
+export function keepIdleConnections(server: Server): void {
+  server.keepAliveTimeout = 0;
+}
+
 /** Listen on 127.0.0.1 (port 0 picks a free one) and return the port actually bound. */
 export async function listen(server: Server, port: number, what: string): Promise<number> {
+  keepIdleConnections(server);
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);

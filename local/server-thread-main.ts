@@ -2,7 +2,7 @@
 import type { Server } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createDynamoServer } from './dynamodb.ts';
-import { closeServer, listen } from './http.ts';
+import { closeServer, keepIdleConnections, listen } from './http.ts';
 import { startSes } from './ses.ts';
 import type { ThreadServerData, ThreadServerMessage } from './server-thread.ts';
 
@@ -16,6 +16,7 @@ async function start(): Promise<{ server: Server; stop?: () => void }> {
     return { server };
   }
   const ses = await startSes(data.port, data.path, { fsync: data.fsync, warn: (line) => post({ type: 'warn', line }) });
+  keepIdleConnections(ses.server);
   if (!ses.server.listening) throw Object.assign(new Error(`Port ${data.port} for ${data.what} is in use`), { code: 'EADDRINUSE' });
   return { server: ses.server, stop: ses.stop };
 }

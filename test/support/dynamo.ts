@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient, ScanCommand, type AttributeDefinition, type AttributeValue, type GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoServer } from '#local/dynamodb.ts';
+import { keepIdleConnections } from '#local/http.ts';
 import { DECISION_LOG, DECISION_LOG_INDEXES, REQUESTS, REQUESTS_INDEXES, type IndexDef } from '#shared/tables.ts';
 
 
@@ -68,6 +69,7 @@ export async function createTables(client: DynamoDBClient, tables: { requests: s
 /** Start dynalite on 127.0.0.1 with a free port and create the requests table and the decision log. */
 export async function startDynamo(tables = { requests: 'hitl-requests', decisions: 'hitl-decisions' }): Promise<LocalDynamo> {
   const server = createDynamoServer(undefined);
+  keepIdleConnections(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
