@@ -10,34 +10,23 @@ import { finalizeDecision } from '#shared/review/finalize.ts';
 import type { ReviewDeps } from '#shared/review/deps.ts';
 import { parseDeploymentConfig } from '#shared/schemas/config.ts';
 import type { Decision } from '#shared/schemas/decision.ts';
-import { parseReviewRequest } from '#shared/schemas/review-request.ts';
-import { DecisionLog } from '#shared/store/decision-log.ts';
+import type { DecisionLog } from '#shared/store/decision-log.ts';
 import { Ledger } from '#shared/store/ledger.ts';
 import type { StoredRequest } from '#shared/store/model.ts';
-import { RequestStore } from '#shared/store/requests.ts';
-import { startDynamo, type LocalDynamo } from '../support/dynamo.ts';
+import type { RequestStore } from '#shared/store/requests.ts';
+import type { LocalDynamo } from '../support/dynamo.ts';
+import { pendingRow, startStore } from '../support/store.ts';
 
 let dynamo: LocalDynamo;
 let requests: RequestStore;
 let decisionLog: DecisionLog;
 
 beforeAll(async () => {
-  dynamo = await startDynamo();
-  requests = new RequestStore(dynamo.doc, dynamo.tables.requests);
-  decisionLog = new DecisionLog(dynamo.doc, dynamo.tables.decisions);
+  ({ dynamo, requests, log: decisionLog } = await startStore());
 });
 afterAll(async () => dynamo?.stop());
 
 const config = parseDeploymentConfig({ sender: 'hitl@example.com', reviewerGroups: { billing: { tiers: [{ name: 'leads', members: ['lead@example.com'] }] } } });
-const request = parseReviewRequest({
-  kind: 'approval',
-  agent: 'billing-agent',
-  reason: 'r',
-  risk: { class: 'financial', reversible: false },
-  reviewerGroup: 'billing',
-  action: { name: 'refund', args: { amount_usd: 10 } },
-});
-
 /** Tokens the fake Step Functions accepts; any other is an ended task (TaskTimedOut), `flaky` a transient failure. */
 function fakeSfn(valid: Set<string>, flaky = new Set<string>()): { client: SFNClient; sent: string[] } {
   const sent: string[] = [];
@@ -69,26 +58,8 @@ function depsWith(sfn: SFNClient): ReviewDeps {
 }
 
 async function pending(requestId: string): Promise<StoredRequest> {
-  const at = new Date().toISOString();
-  const row: StoredRequest = {
-    requestId,
-    status: 'PENDING',
-    kind: 'approval',
-    agent: 'billing-agent',
-    actionType: 'approval#refund',
-    reviewerGroup: 'billing',
-    fallback: 'deny',
-    request,
-    tier: 1,
-    round: 1,
-    createdAt: at,
-    expiresAt: at,
-    ttlSeconds: 1800,
-    executionArn: `arn:aws:states:us-east-1:123456789012:execution:hitl:${requestId}`,
-    taskToken: `old-${requestId}`,
-    pendingGroup: 'billing',
-  };
-  expect(await new Ledger(requests, decisionLog).create(row, { requestId, event: 'created', at, actor: 'agent:billing-agent', tier: 1 })).toBe(true);
+  const row = pendingRow(requestId, new Date().toISOString());
+  expect(await new Ledger(requests, decisionLog).create(row, { requestId, event: 'created', at: row.createdAt, actor: 'agent:billing-agent', tier: 1 })).toBe(true);
   return (await requests.get(requestId))!;
 }
 

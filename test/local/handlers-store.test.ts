@@ -5,12 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Decision } from '#shared/schemas/decision.ts';
-import { parseReviewRequest } from '#shared/schemas/review-request.ts';
 import { DecisionLog, daysOf, decisionIndexKeys } from '#shared/store/decision-log.ts';
 import type { StoredRequest } from '#shared/store/model.ts';
 import { Ledger } from '#shared/store/ledger.ts';
 import { RequestStore, type FinishArgs } from '#shared/store/requests.ts';
-import { startDynamo, type LocalDynamo } from '../support/dynamo.ts';
+import type { LocalDynamo } from '../support/dynamo.ts';
+import { pendingRow, startStore } from '../support/store.ts';
 
 let dynamo: LocalDynamo;
 let requests: RequestStore;
@@ -18,10 +18,7 @@ let log: DecisionLog;
 let ledger: Ledger;
 
 beforeAll(async () => {
-  dynamo = await startDynamo();
-  requests = new RequestStore(dynamo.doc, dynamo.tables.requests);
-  log = new DecisionLog(dynamo.doc, dynamo.tables.decisions);
-  ledger = new Ledger(requests, log);
+  ({ dynamo, requests, log, ledger } = await startStore());
 });
 
 const created = (row: StoredRequest) => ({ requestId: row.requestId, event: 'created' as const, at: row.createdAt, actor: 'agent:billing-agent', tier: 1 });
@@ -30,35 +27,7 @@ const finish = (requestId: string, args: FinishArgs) =>
   ledger.finish(requestId, args, { requestId, event: 'decided', at: args.decision.decidedAt, actor: args.decision.decidedBy, tier: 1, decision: args.decision, ...decisionIndexKeys({ agent: 'billing-agent', actionType: 'approval#refund' }, args.decision.decidedAt) });
 afterAll(async () => dynamo?.stop());
 
-const request = parseReviewRequest({
-  kind: 'approval',
-  agent: 'billing-agent',
-  reason: 'r',
-  risk: { class: 'financial', reversible: false },
-  reviewerGroup: 'billing',
-  action: { name: 'refund', args: { amount_usd: 10 } },
-});
-
-function pending(requestId: string, createdAt: string, group = 'billing'): StoredRequest {
-  return {
-    requestId,
-    status: 'PENDING',
-    kind: 'approval',
-    agent: 'billing-agent',
-    actionType: 'approval#refund',
-    reviewerGroup: group,
-    fallback: 'deny',
-    request,
-    tier: 1,
-    round: 1,
-    createdAt,
-    expiresAt: createdAt,
-    ttlSeconds: 1800,
-    executionArn: `arn:aws:states:us-east-1:123456789012:execution:hitl:${requestId}`,
-    taskToken: `token-${requestId}`,
-    pendingGroup: group,
-  };
-}
+const pending = pendingRow;
 
 function decision(requestId: string, decidedAt: string, outcome: Decision['outcome'] = 'approved'): Decision {
   return { requestId, kind: 'approval', outcome, decidedBy: 'a@example.com', tier: 1, requestedAt: decidedAt, decidedAt, latencyMs: 0 };
