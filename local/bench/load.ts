@@ -21,10 +21,11 @@ import { parseArgs } from 'node:util';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '#shared/clients.ts';
 import { parseKeyRing, reviewUrl, type KeyRing } from '#shared/signing.ts';
 import type { StoredRequest } from '#shared/store/model.ts';
+import { queryItems } from '#shared/store/query.ts';
 import { REQUESTS } from '#shared/tables.ts';
 import { DEMO_REQUEST } from '../demo-agent.ts';
 import { REPO_ROOT, startLocalStack, type LocalStack } from '../stack.ts';
@@ -115,24 +116,15 @@ async function localTarget(progress: (line: string) => void): Promise<Target> {
 /** The group's notified PENDING rows, by execution ARN. */
 async function openRows(target: Target, group: string): Promise<Map<string, StoredRequest>> {
   const { name, partitionKey } = REQUESTS.pendingIndex;
-  const rows = new Map<string, StoredRequest>();
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await target.doc.send(
-      new QueryCommand({
-        TableName: target.requestsTable,
-        IndexName: name,
-        KeyConditionExpression: '#pk = :group',
-        FilterExpression: 'attribute_exists(notifiedRound) AND #status = :pending',
-        ExpressionAttributeNames: { '#pk': partitionKey, '#status': 'status' },
-        ExpressionAttributeValues: { ':group': group, ':pending': 'PENDING' },
-        ExclusiveStartKey: start,
-      }),
-    );
-    for (const row of (out.Items ?? []) as StoredRequest[]) rows.set(row.executionArn, row);
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return rows;
+  const rows = await queryItems<StoredRequest>(target.doc, {
+    TableName: target.requestsTable,
+    IndexName: name,
+    KeyConditionExpression: '#pk = :group',
+    FilterExpression: 'attribute_exists(notifiedRound) AND #status = :pending',
+    ExpressionAttributeNames: { '#pk': partitionKey, '#status': 'status' },
+    ExpressionAttributeValues: { ':group': group, ':pending': 'PENDING' },
+  });
+  return new Map(rows.map((row) => [row.executionArn, row]));
 }
 
 const errorName = (err: unknown) => (err as { name?: string })?.name ?? 'Error';

@@ -1,7 +1,7 @@
 /** The benchmark's workload: the lesson's refund (the demo agent's request), started through the SDK and decided over HTTP. */
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { StoredRequest } from '#shared/store/model.ts';
+import { queryItems } from '#shared/store/query.ts';
 import { REQUESTS } from '#shared/tables.ts';
 import { DEMO_REQUEST } from '../demo-agent.ts';
 import type { LocalStack } from '../stack.ts';
@@ -24,24 +24,14 @@ export async function startRefund(stack: StackHandle, name: string): Promise<str
 /** Pending rows whose reviewers have been emailed (the request is fully open), oldest first. */
 export async function openRequests(stack: StackHandle): Promise<StoredRequest[]> {
   const { name, partitionKey } = REQUESTS.pendingIndex;
-  const rows: StoredRequest[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await stack.clients.doc.send(
-      new QueryCommand({
-        TableName: stack.tables.requests,
-        IndexName: name,
-        KeyConditionExpression: '#pk = :group',
-        FilterExpression: 'attribute_exists(notifiedRound)',
-        ExpressionAttributeNames: { '#pk': partitionKey },
-        ExpressionAttributeValues: { ':group': REVIEWER_GROUP },
-        ExclusiveStartKey: start,
-      }),
-    );
-    rows.push(...((out.Items ?? []) as StoredRequest[]));
-    start = out.LastEvaluatedKey;
-  } while (start);
-  return rows;
+  return queryItems<StoredRequest>(stack.clients.doc, {
+    TableName: stack.tables.requests,
+    IndexName: name,
+    KeyConditionExpression: '#pk = :group',
+    FilterExpression: 'attribute_exists(notifiedRound)',
+    ExpressionAttributeNames: { '#pk': partitionKey },
+    ExpressionAttributeValues: { ':group': REVIEWER_GROUP },
+  });
 }
 
 /** requestId → the reviewer's signed link, read from the emails in the mail viewer. */

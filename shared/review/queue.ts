@@ -1,5 +1,5 @@
 /** The live review queue of each reviewer group, for the SLO metrics (queue depth, oldest pending age). */
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { DIMENSION, METRIC } from '../metrics.ts';
 import { REQUESTS } from '../tables.ts';
@@ -15,24 +15,20 @@ export interface QueueStats {
 async function countPending(requests: RequestStore, group: string): Promise<number> {
   const { name, partitionKey } = REQUESTS.pendingIndex;
   let count = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const out = await requests.doc.send(
-      new QueryCommand({
-        TableName: requests.tableName,
-        IndexName: name,
-        KeyConditionExpression: '#pk = :group',
-        // Decided rows stay in the index until their executions are told; they are not queued.
-        FilterExpression: '#status = :pending',
-        ExpressionAttributeNames: { '#pk': partitionKey, '#status': 'status' },
-        ExpressionAttributeValues: { ':group': group, ':pending': 'PENDING' },
-        Select: 'COUNT',
-        ExclusiveStartKey: start,
-      }),
-    );
-    count += out.Count ?? 0;
-    start = out.LastEvaluatedKey;
-  } while (start);
+  const pages = paginateQuery(
+    { client: requests.doc },
+    {
+      TableName: requests.tableName,
+      IndexName: name,
+      KeyConditionExpression: '#pk = :group',
+      // Decided rows stay in the index until their executions are told; they are not queued.
+      FilterExpression: '#status = :pending',
+      ExpressionAttributeNames: { '#pk': partitionKey, '#status': 'status' },
+      ExpressionAttributeValues: { ':group': group, ':pending': 'PENDING' },
+      Select: 'COUNT',
+    },
+  );
+  for await (const page of pages) count += page.Count ?? 0;
   return count;
 }
 

@@ -3,10 +3,11 @@
  * (agent, actionType, day), so analysts query by agent, action type or time window without a Scan.
  */
 import { randomBytes } from 'node:crypto';
-import { PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, type DynamoDBDocumentClient, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { DECISION_LOG, type IndexDef } from '../tables.ts';
 import { isConditionFailure } from './requests.ts';
 import type { LogEvent, LogEventType, StoredRequest } from './model.ts';
+import { queryItems } from './query.ts';
 import type { TxItem } from './transact.ts';
 
 export type NewLogEvent = Omit<LogEvent, 'eventKey'>;
@@ -131,14 +132,7 @@ export class DecisionLog {
     });
   }
 
-  private async query(input: Omit<ConstructorParameters<typeof QueryCommand>[0], 'TableName'>): Promise<LogEvent[]> {
-    const items: LogEvent[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(new QueryCommand({ ...input, TableName: this.tableName, ExclusiveStartKey: start }));
-      items.push(...((out.Items ?? []) as LogEvent[]));
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return items;
+  private query(input: Omit<QueryCommandInput, 'TableName'>): Promise<LogEvent[]> {
+    return queryItems<LogEvent>(this.doc, { ...input, TableName: this.tableName });
   }
 }

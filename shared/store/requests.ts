@@ -3,10 +3,11 @@
  * table row is the single source of truth for "who decided first" and "which round is current".
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Decision, Vote } from '../schemas/decision.ts';
 import { REQUESTS } from '../tables.ts';
 import type { RequestStatus, StoredRequest, WebhookRecord } from './model.ts';
+import { queryItems } from './query.ts';
 import type { TxItem } from './transact.ts';
 
 export function isConditionFailure(err: unknown): boolean {
@@ -409,27 +410,20 @@ export class RequestStore {
   /** A respondent's open in-app requests, oldest first (sparse index; a row leaves it when it ends). */
   async pendingByRespondent(respondentId: string, limit = 100): Promise<StoredRequest[]> {
     const { name, partitionKey } = REQUESTS.respondentIndex;
-    const rows: StoredRequest[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: name,
-          KeyConditionExpression: '#pk = :id',
-          // The index is eventually consistent: a row that just ended may still be listed for a moment.
-          FilterExpression: '#status = :pending',
-          ExpressionAttributeNames: { '#pk': partitionKey, '#status': 'status' },
-          ExpressionAttributeValues: { ':id': respondentId, ':pending': 'PENDING' },
-          ScanIndexForward: true,
-          ExclusiveStartKey: start,
-          Limit: Math.min(1000, limit - rows.length),
-        }),
-      );
-      rows.push(...((out.Items ?? []) as StoredRequest[]));
-      start = out.LastEvaluatedKey;
-    } while (start && rows.length < limit);
-    return rows;
+    return queryItems<StoredRequest>(
+      this.doc,
+      {
+        TableName: this.tableName,
+        IndexName: name,
+        KeyConditionExpression: '#pk = :id',
+        // The index is eventually consistent: a row that just ended may still be listed for a moment.
+        FilterExpression: '#status = :pending',
+        ExpressionAttributeNames: { '#pk': partitionKey, '#status': 'status' },
+        ExpressionAttributeValues: { ':id': respondentId, ':pending': 'PENDING' },
+        ScanIndexForward: true,
+      },
+      limit,
+    );
   }
 
   /** Final rows of a group whose executions have not all been told yet (a resume a crash left undone). */
@@ -439,32 +433,24 @@ export class RequestStore {
 
   private async byGroup(group: string, which: 'PENDING' | 'FINAL', options: { limit?: number; createdBefore?: string }): Promise<StoredRequest[]> {
     const { name, partitionKey, sortKey } = REQUESTS.pendingIndex;
-    const limit = options.limit ?? Infinity;
-    const rows: StoredRequest[] = [];
-    let start: Record<string, unknown> | undefined;
     const names: Record<string, string> = { '#pk': partitionKey, '#status': 'status' };
     const values: Record<string, unknown> = { ':group': group, ':pending': 'PENDING' };
     if (options.createdBefore) {
       names['#sk'] = sortKey;
       values[':before'] = options.createdBefore;
     }
-    do {
-      const out = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: name,
-          KeyConditionExpression: options.createdBefore ? '#pk = :group AND #sk < :before' : '#pk = :group',
-          FilterExpression: which === 'PENDING' ? '#status = :pending' : '#status <> :pending',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ScanIndexForward: true,
-          ExclusiveStartKey: start,
-          ...(Number.isFinite(limit) ? { Limit: Math.min(1000, limit - rows.length) } : {}),
-        }),
-      );
-      rows.push(...((out.Items ?? []) as StoredRequest[]));
-      start = out.LastEvaluatedKey;
-    } while (start && rows.length < limit);
-    return rows;
+    return queryItems<StoredRequest>(
+      this.doc,
+      {
+        TableName: this.tableName,
+        IndexName: name,
+        KeyConditionExpression: options.createdBefore ? '#pk = :group AND #sk < :before' : '#pk = :group',
+        FilterExpression: which === 'PENDING' ? '#status = :pending' : '#status <> :pending',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ScanIndexForward: true,
+      },
+      options.limit,
+    );
   }
 }
