@@ -75,23 +75,27 @@ export async function notifyCurrentTier(deps: ReviewDeps, row: StoredRequest): P
   const others = deliveries.filter((d) => d.channel !== 'email');
   const already = byEmail?.already ?? [];
   const failed = byEmail?.failed ?? [];
-  await deps.ledger.notified(row.requestId, row.tier, row.round, {
+  await recordNotified(deps, row, {
+    recipients: byEmail?.reached ?? [],
+    ...(already.length ? { alreadySent: already } : {}),
+    ...(failed.length ? { failed } : {}),
+    ...(others.length ? { channels: Object.fromEntries(others.map((d) => [d.channel, { reached: d.reached, ...(d.already.length ? { already: d.already } : {}), ...d.details }])) } : {}),
+  });
+  deps.log.info('Reviewers notified', { requestId: row.requestId, tier: row.tier, round: row.round, recipients: deliveries.reduce((n, d) => n + d.reached.length, 0) });
+  return email.sent;
+}
+
+/** The round's tier and round recorded as reached, with its `notified` event (one transaction). */
+function recordNotified(deps: ReviewDeps, row: StoredRequest, details: Record<string, unknown>): Promise<void> {
+  return deps.ledger.notified(row.requestId, row.tier, row.round, {
     requestId: row.requestId,
     event: 'notified',
     at: deps.now().toISOString(),
     actor: 'system',
     tier: row.tier,
-    details: {
-      round: row.round,
-      recipients: byEmail?.reached ?? [],
-      ...(already.length ? { alreadySent: already } : {}),
-      ...(failed.length ? { failed } : {}),
-      ...(others.length ? { channels: Object.fromEntries(others.map((d) => [d.channel, { reached: d.reached, ...(d.already.length ? { already: d.already } : {}), ...d.details }])) } : {}),
-    },
+    details: { round: row.round, ...details },
     ...purgeAt(deps.config, deps.now()),
   });
-  deps.log.info('Reviewers notified', { requestId: row.requestId, tier: row.tier, round: row.round, recipients: deliveries.reduce((n, d) => n + d.reached.length, 0) });
-  return email.sent;
 }
 
 /** What showing a request's outcome on its channels needs. */
@@ -119,15 +123,7 @@ export async function notifyConcluded(deps: ConcludedDeps, row: StoredRequest, d
  * pending-by-respondent index from its creation). Logged as `notified` on the in-app channel.
  */
 async function listForRespondent(deps: ReviewDeps, row: StoredRequest): Promise<SentReviewEmail[]> {
-  await deps.ledger.notified(row.requestId, row.tier, row.round, {
-    requestId: row.requestId,
-    event: 'notified',
-    at: deps.now().toISOString(),
-    actor: 'system',
-    tier: row.tier,
-    details: { round: row.round, channel: 'in-app', respondent: row.request.respondent?.id },
-    ...purgeAt(deps.config, deps.now()),
-  });
+  await recordNotified(deps, row, { channel: 'in-app', respondent: row.request.respondent?.id });
   return [];
 }
 
