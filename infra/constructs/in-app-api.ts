@@ -6,7 +6,6 @@
  * then lets a user see and answer only the requests that name them as respondent.
  */
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
-import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -15,6 +14,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from '#shared/env.ts';
 import type { ExpiryScheduling } from './expiry-scheduling.ts';
+import { addLoggedStage } from './api-stage.ts';
 import { HandlerFunction } from './handler-function.ts';
 import type { ReviewStateMachine } from './review-state-machine.ts';
 import type { ReviewTables } from './review-tables.ts';
@@ -102,31 +102,21 @@ export class InAppApi extends Construct {
     this.api.addRoutes({ path: '/v1/requests/{requestId}', methods: [apigw.HttpMethod.GET], integration });
     this.api.addRoutes({ path: '/v1/requests/{requestId}/response', methods: [apigw.HttpMethod.POST], integration });
 
-    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
-      retention: logs.RetentionDays.ONE_MONTH,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
-    });
-    this.stage = this.api.addStage('DefaultStage', {
-      stageName: '$default',
-      autoDeploy: true,
+    ({ stage: this.stage, accessLogs: this.accessLogs } = addLoggedStage(this, this.api, {
       throttle: { rateLimit: props.rateLimit ?? 50, burstLimit: props.burstLimit ?? 100 },
-      accessLogSettings: {
-        destination: new apigw.LogGroupLogDestination(this.accessLogs),
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            ip: '$context.identity.sourceIp',
-            requestTime: '$context.requestTime',
-            httpMethod: '$context.httpMethod',
-            routeKey: '$context.routeKey',
-            status: '$context.status',
-            user: '$context.authorizer.claims.sub',
-            authorizerError: '$context.authorizer.error',
-            integrationError: '$context.integrationErrorMessage',
-          }),
-        ),
+      logFields: {
+        requestId: '$context.requestId',
+        ip: '$context.identity.sourceIp',
+        requestTime: '$context.requestTime',
+        httpMethod: '$context.httpMethod',
+        routeKey: '$context.routeKey',
+        status: '$context.status',
+        user: '$context.authorizer.claims.sub',
+        authorizerError: '$context.authorizer.error',
+        integrationError: '$context.integrationErrorMessage',
       },
-    });
+      logRemovalPolicy: props.logRemovalPolicy,
+    }));
   }
 
   /** The API's base URL, ending in `/`. */
