@@ -14,8 +14,8 @@ import type { Decision } from '#shared/schemas/decision.ts';
 import type { ReviewRequestInput } from '#shared/schemas/review-request.ts';
 import type { StoredEmail } from '#local/ses.ts';
 import { PHONE, runAxe } from '../support/axe.ts';
-import { launchBrowser, screenshot } from '../support/browser.ts';
-import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { startStackAndBrowser, screenshot } from '../support/browser.ts';
+import type { TestStack } from '../support/local-stack.ts';
 
 const SCHEMES = ['light', 'dark'] as const;
 const APPROVE_REFUND = 'Approve refund · $350 · O-9421 · irreversible';
@@ -37,12 +37,7 @@ describe('the review card on a phone', () => {
   let sequence = 0;
 
   beforeAll(async () => {
-    const starting = startTestStack();
-    browser = await launchBrowser().catch(async (err: unknown) => {
-      await (await starting.catch(() => undefined))?.stop();
-      throw err;
-    });
-    stack = await starting;
+    ({ stack, browser } = await startStackAndBrowser());
   });
 
   afterAll(async () => {

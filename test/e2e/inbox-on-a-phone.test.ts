@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_REQUEST } from '#local/demo-agent.ts';
 import { SIGN_IN_SUBJECT } from '#shared/inbox/sign-in.ts';
 import { PHONE, runAxe } from '../support/axe.ts';
-import { launchBrowser, screenshot } from '../support/browser.ts';
-import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { startStackAndBrowser, screenshot } from '../support/browser.ts';
+import type { TestStack } from '../support/local-stack.ts';
 
 const REVIEWER = 'lead@example.com';
 
@@ -21,12 +21,7 @@ describe('the web inbox on a phone', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    const starting = startTestStack();
-    browser = await launchBrowser().catch(async (err: unknown) => {
-      await (await starting.catch(() => undefined))?.stop();
-      throw err;
-    });
-    stack = await starting;
+    ({ stack, browser } = await startStackAndBrowser());
   });
 
   afterAll(async () => {

@@ -12,8 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_REQUEST } from '#local/demo-agent.ts';
 import type { Decision } from '#shared/schemas/decision.ts';
 import type { LogEvent } from '#shared/store/model.ts';
-import { launchBrowser, screenshot } from '../support/browser.ts';
-import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { startStackAndBrowser, screenshot } from '../support/browser.ts';
+import type { TestStack } from '../support/local-stack.ts';
 
 const DESKTOP = { width: 1024, height: 900 };
 const PHONE = { width: 375, height: 812 };
@@ -26,13 +26,7 @@ describe('reviewer in a browser', () => {
   let sequence = 0;
 
   beforeAll(async () => {
-    const starting = startTestStack();
-    // Without a browser nothing runs: stop the stack rather than leave it listening.
-    browser = await launchBrowser().catch(async (err: unknown) => {
-      await (await starting.catch(() => undefined))?.stop();
-      throw err;
-    });
-    stack = await starting;
+    ({ stack, browser } = await startStackAndBrowser());
   });
 
   afterAll(async () => {

@@ -13,6 +13,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { REPO_ROOT } from '#local/stack.ts';
+import { startTestStack, type TestStack } from './local-stack.ts';
 
 /** Screenshots and other artifacts of the e2e suite (git-ignored). */
 export const ARTIFACTS_DIR = join(REPO_ROOT, 'test-results', 'e2e');
@@ -70,6 +71,16 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 /** Save a full-page PNG as `test-results/e2e/<name>.png`; returns its path. */
+/** A local stack and a browser, started together; without a browser the stack is stopped rather than left listening. */
+export async function startStackAndBrowser(): Promise<{ stack: TestStack; browser: Browser }> {
+  const starting = startTestStack();
+  const browser = await launchBrowser().catch(async (err: unknown) => {
+    await (await starting.catch(() => undefined))?.stop();
+    throw err;
+  });
+  return { stack: await starting, browser };
+}
+
 export async function screenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<string> {
   mkdirSync(ARTIFACTS_DIR, { recursive: true });
   const path = join(ARTIFACTS_DIR, `${name}.png`);
