@@ -6,6 +6,7 @@
  */
 import type { Choice } from '../schemas/response-form.ts';
 import { buildCard, type Card, type CardInput } from './card.ts';
+import { EMAIL_FRAME_STYLES } from './email-styles.ts';
 import { effectiveRisk, riskWord, type BadgeTone } from './headline.ts';
 import { html, type SafeHtml } from './html.ts';
 import { inertLine, neutralize } from './inert-text.ts';
@@ -27,17 +28,12 @@ const EMAIL_MAX_TEXT = 600;
 
 // Inline styles only: many mail clients drop <style> blocks.
 const S = {
-  body: 'margin:0;padding:0;background:#f5f6f8;',
-  wrap: 'max-width:560px;margin:0 auto;padding:16px;font-family:system-ui,-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;font-size:15px;line-height:1.5;color:#1c2128;',
-  card: 'background:#ffffff;border:1px solid #d8dce2;border-radius:12px;padding:16px;',
-  kind: 'margin:0;font-size:12px;font-weight:600;letter-spacing:.06em;text-transform:uppercase;color:#59636e;',
-  h1: 'margin:4px 0 8px;font-size:20px;line-height:1.3;',
+  ...EMAIL_FRAME_STYLES,
   table: 'border-collapse:collapse;width:100%;margin-top:8px;',
   th: 'text-align:left;vertical-align:top;padding:6px 12px 6px 0;color:#59636e;font-weight:400;white-space:nowrap;border-top:1px solid #eceef1;',
   td: 'vertical-align:top;padding:6px 0;border-top:1px solid #eceef1;word-break:break-word;',
   long: 'white-space:pre-wrap;',
   button: 'display:inline-block;font-weight:600;text-decoration:none;padding:12px 18px;border-radius:8px;margin:0 8px 8px 0;border:1px solid #1c2128;',
-  small: 'font-size:13px;color:#59636e;',
   badge: 'display:inline-block;font-size:13px;font-weight:700;padding:1px 9px;border-radius:999px;margin:0 6px 4px 0;border:1px solid currentColor;',
 };
 

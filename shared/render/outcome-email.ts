@@ -4,6 +4,7 @@
  * No links: it asks nothing of its reader.
  */
 import { buildCard, type CardInput } from './card.ts';
+import { EMAIL_FRAME_STYLES } from './email-styles.ts';
 import { html } from './html.ts';
 import { inertLine } from './inert-text.ts';
 import { describeStatus } from './status.ts';
@@ -14,14 +15,7 @@ export interface OutcomeEmail {
   text: string;
 }
 
-const S = {
-  body: 'margin:0;padding:0;background:#f5f6f8;',
-  wrap: 'max-width:560px;margin:0 auto;padding:16px;font-family:system-ui,-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;font-size:15px;line-height:1.5;color:#1c2128;',
-  card: 'background:#ffffff;border:1px solid #d8dce2;border-radius:12px;padding:16px;',
-  kind: 'margin:0;font-size:12px;font-weight:600;letter-spacing:.06em;text-transform:uppercase;color:#59636e;',
-  h1: 'margin:4px 0 8px;font-size:20px;line-height:1.3;',
-  small: 'font-size:13px;color:#59636e;',
-};
+const S = EMAIL_FRAME_STYLES;
 
 export function renderOutcomeEmail(input: CardInput): OutcomeEmail {
   const card = buildCard(input, { live: false, maxText: 300 });
