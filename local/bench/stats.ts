@@ -46,7 +46,8 @@ export async function timed<T>(run: () => Promise<T>): Promise<{ value: T; ms: n
   return { value, ms: performance.now() - started };
 }
 
-export async function pollUntil<T>(what: string, timeoutMs: number, intervalMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+/** Call `probe` every `intervalMs` until it returns something other than undefined; throw after `timeoutMs`. */
+export async function pollUntil<T>(what: string, timeoutMs: number, intervalMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -12,6 +12,7 @@ import type { ReviewRequestInput } from '#shared/schemas/review-request.ts';
 import { DEMO_REQUEST } from '../demo-agent.ts';
 import type { LocalStack } from '../stack.ts';
 import { eventsOf as events, rowOf as row } from './tables.ts';
+import { pollUntil } from '../bench/stats.ts';
 
 export type Contender = 'approve' | 'deny' | 'expire' | 'cancel';
 
@@ -39,15 +40,7 @@ export interface RaceReport {
 const FINAL_EVENTS = new Set(['decided', 'expired', 'cancelled', 'corrected']);
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await pause(20);
-  }
-}
+const until = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>) => pollUntil(what, timeoutMs, 20, probe);
 
 /** Each reviewer's personal link to one request, from the mail viewer, matched by the request id in the path. */
 async function linksOf(stack: LocalStack, requestId: string): Promise<Map<string, string>> {

@@ -21,6 +21,7 @@ import { parseKeyRing, reviewUrl } from '#shared/signing.ts';
 import type { StoredRequest } from '#shared/store/model.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 import { stackReads } from '../support/stack-reads.ts';
+import { pollUntil } from '#local/bench/stats.ts';
 
 const AGENT = 'refund-workflow';
 const ticket = (n: string): Ticket => ({ ticketId: `T-${n}`, orderId: `O-${n}`, amountUsd: 120, customerEmail: 'jane@example.com', complaint: 'the kettle arrived broken' });
@@ -33,15 +34,7 @@ interface WorkflowOutput {
   refund?: { refundId: string; amountUsd: number; emailSent: { to: string[]; body: string } };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000) => pollUntil(what, timeoutMs, 50, probe);
 
 async function finished(sfn: SFNClient, executionArn: string, timeoutMs = 90_000) {
   return until(`${executionArn} to end`, async () => {

@@ -19,6 +19,7 @@ import type { Decision } from '#shared/schemas/decision.ts';
 import type { ReviewRequestInput } from '#shared/schemas/review-request.ts';
 import type { LogEvent, StoredRequest } from '#shared/store/model.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { pollUntil } from '#local/bench/stats.ts';
 
 let stack: TestStack;
 let orders = 0;
@@ -50,15 +51,7 @@ async function events(requestId: string): Promise<LogEvent[]> {
   return (out.Items ?? []) as LogEvent[];
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000) => pollUntil(what, timeoutMs, 25, probe);
 
 const pending = (requestId: string) => until(`${requestId} pending and notified`, async () => {
   const r = await row(requestId);

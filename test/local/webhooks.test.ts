@@ -22,6 +22,7 @@ import { DecisionLog } from '#shared/store/decision-log.ts';
 import { RequestStore } from '#shared/store/requests.ts';
 import type { ReviewRequestInput } from '#shared/schemas/review-request.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
+import { pollUntil } from '#local/bench/stats.ts';
 
 interface Received {
   path: string;
@@ -50,15 +51,7 @@ function receiver(scripts: Record<string, number[]>): { server: Server; received
   return { server, received, url: (path) => `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}` };
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000) => pollUntil(what, timeoutMs, 50, probe);
 
 const refund = (orderId: string, extra: Partial<ReviewRequestInput> = {}): ReviewRequestInput =>
   ({

@@ -20,6 +20,7 @@ import type { Clock } from '#local/clock.ts';
 import { deriveRequestId } from '#shared/review/admission.ts';
 import type { StoredEmail } from '#local/ses.ts';
 import { REPO_ROOT, startLocalStack, type LocalStack, type LocalStackOptions, type Ports } from '#local/stack.ts';
+import { pollUntil } from '#local/bench/stats.ts';
 
 export interface TestStackOptions {
   /** Reuse a state directory (a restart); default a new temporary one, removed by `stop({ keepState: false })`. */
@@ -71,15 +72,7 @@ function cdkOutDir(context: Record<string, unknown> | undefined): string {
   return join(REPO_ROOT, 'node_modules', '.cache', 'hitl-local', `cdk.out-${key}`);
 }
 
-async function poll<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const poll = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>) => pollUntil(what, timeoutMs, 50, probe);
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
   const temporary = options.stateDir === undefined;
