@@ -84,7 +84,7 @@ export interface StoredRequest {
   resumedAt?: string;
   /** When the `hitl.decision` event was accepted by the bus; missing on a final row means it is still owed. */
   eventPublishedAt?: string;
-  /** When the outcome notice to the other reviewers was claimed (once per request; see review/outcome-notice.ts). */
+  /** When the outcome notice to the other reviewers was claimed (once per request; see channels/outcome-notice.ts). */
   outcomeNoticeAt?: string;
   /** The Slack message showing the request (its latest round), updated in place when the request ends. */
   slackMessage?: { channel: string; ts: string; round: number };
