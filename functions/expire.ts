@@ -1,5 +1,5 @@
 /**
- * Expire function: the Scheduler's one-time `expire` / `renotify` events for a request's round, and the
+ * Expire function: the Scheduler's one-time `expire` / `renotify` / `remind` events for a request's round, and the
  * state machine's `backstop` when the human-review task times out.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -14,6 +14,7 @@ import { parseWith } from '#shared/schemas/parse.ts';
 import { reviewDepsFromEnv } from '#shared/deps-env.ts';
 import type { ReviewDeps } from '#shared/review/deps.ts';
 import { backstop, expireRound, renotify, type ExpireResult } from '#shared/review/expire.ts';
+import { remindRound, type RemindResult } from '#shared/review/remind.ts';
 import type { Decision } from '#shared/schemas/decision.ts';
 import { ExpireEvent } from '#shared/schemas/events.ts';
 
@@ -36,7 +37,7 @@ function depsFor(context: Pick<Context, 'invokedFunctionArn'>): ReviewDeps {
   return deps;
 }
 
-export async function handler(event: unknown, context: Pick<Context, 'invokedFunctionArn'>): Promise<Decision | ExpireResult> {
+export async function handler(event: unknown, context: Pick<Context, 'invokedFunctionArn'>): Promise<Decision | ExpireResult | RemindResult> {
   const d = depsFor(context);
   const input = parseWith(ExpireEvent, event, 'ExpireEvent');
   switch (input.action) {
@@ -44,6 +45,8 @@ export async function handler(event: unknown, context: Pick<Context, 'invokedFun
       return expireRound(d, input);
     case 'renotify':
       return renotify(d, input);
+    case 'remind':
+      return remindRound(d, input);
     case 'backstop':
       return backstop(d, input.requestId);
   }

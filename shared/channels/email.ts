@@ -5,11 +5,12 @@
 import { EmailDeliveryError, sendReviewEmails, type SentReviewEmail } from '../notify.ts';
 import { reviewUrl } from '../signing.ts';
 import type { StoredRequest } from '../store/model.ts';
-import type { Delivery, Recipient } from '../review/channel.ts';
+import type { Delivery, Recipient, Reminder } from '../review/channel.ts';
 import { describeError, visibleRow } from '../review/decisions.ts';
 import type { Channel, ReviewDeps } from '../review/deps.ts';
 import { groupOf } from '../review/groups.ts';
 import { deliveryKey, linkExpiresAt } from '../review/notify.ts';
+import { reminderLine } from '../review/remind.ts';
 import { sendOutcomeNotices } from './outcome-notice.ts';
 import type { ChannelModule } from './module.ts';
 
@@ -45,13 +46,33 @@ async function deliver(deps: ReviewDeps, row: StoredRequest, recipients: readonl
   return { channel: 'email', reached: sent.map((s) => s.approver), already, failed };
 }
 
+/**
+ * Email the reminder, with the same personal link, to each recipient this round's review email reached (the
+ * row records them). Never recorded per recipient: the reminder was claimed once on the row before.
+ */
+async function remind(deps: ReviewDeps, row: StoredRequest, recipients: readonly Recipient[], reminder: Reminder): Promise<Delivery | undefined> {
+  const members = recipients.flatMap((r) => (r.email && row.deliveries?.[deliveryKey(row.round, r.email)] !== undefined ? [r.email] : []));
+  if (members.length === 0) return undefined;
+  const ring = await deps.keyRing();
+  const expiresAt = linkExpiresAt(row, deps.config);
+  const todo = members.map((approver) => ({ approver, link: reviewUrl(deps.baseUrl, { requestId: row.requestId, approver, expiresAt }, ring) }));
+  const now = deps.now();
+  const args = { sender: deps.config.sender, request: visibleRow(row), group: groupOf(deps.config, row), now, recipients: todo, reminder: reminderLine(reminder, now) };
+  try {
+    const sent = await sendReviewEmails(deps.ses, args);
+    return { channel: 'email', reached: sent.map((s) => s.approver), already: [], failed: [] };
+  } catch (err) {
+    if (!(err instanceof EmailDeliveryError)) throw err;
+    deps.log.warn('Some reminder emails were not accepted', { requestId: row.requestId, error: describeError(err) });
+    return { channel: 'email', reached: err.sent.map((s) => s.approver), already: [], failed: err.failed.map((f) => f.approver) };
+  }
+}
+
 export const emailChannel: Channel = {
   name: 'email',
   primary: true,
   deliver,
-  async remind() {
-    return undefined;
-  },
+  remind,
   // An emailed link shows the outcome when it is opened; the others who were emailed get a notice.
   conclude: (deps, row) => sendOutcomeNotices(deps, row),
 };

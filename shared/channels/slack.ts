@@ -7,11 +7,12 @@ import { buildCard } from '../render/card.ts';
 import { outcomeMessage, personLabel, reviewMessage, escapeMrkdwn } from '../render/slack-blocks.ts';
 import type { Decision, Outcome } from '../schemas/decision.ts';
 import type { StoredRequest } from '../store/model.ts';
-import type { ChannelHttpRequest, ChannelHttpResponse, Delivery, Recipient } from '../review/channel.ts';
+import type { ChannelHttpRequest, ChannelHttpResponse, Delivery, Recipient, Reminder } from '../review/channel.ts';
 import { choicesFor } from '../review/choices.ts';
 import { describeError, visibleRow } from '../review/decisions.ts';
 import type { Channel, ConcludeDeps, ReviewDeps } from '../review/deps.ts';
 import { groupOf, tierOf } from '../review/groups.ts';
+import { reminderLine } from '../review/remind.ts';
 import type { ChannelModule } from './module.ts';
 import { handleSlackInteraction } from './slack-interactions.ts';
 import { SLACK_INTERACTIONS_PATH } from './slack-route.ts';
@@ -89,8 +90,15 @@ export class SlackChannel implements Channel {
     return { channel: 'slack', reached: ids, already: [], failed: [], details: { message: recorded } };
   }
 
-  async remind(): Promise<Delivery | undefined> {
-    return undefined;
+  /** A reply in the round's message thread, mentioning the members asked who have a Slack id. */
+  async remind(deps: SlackChannelDeps, row: StoredRequest, recipients: readonly Recipient[], reminder: Reminder): Promise<Delivery | undefined> {
+    const onSlack = recipients.filter((r) => r.slack !== undefined);
+    const message = row.slackMessage;
+    if (onSlack.length === 0 || message?.round !== row.round) return undefined;
+    const web = await this.slack.client();
+    const mentions = onSlack.map((r) => `<@${r.slack}>`).join(' ');
+    await web.chat.postMessage({ channel: message.channel, thread_ts: message.ts, text: `:alarm_clock: ${mentions} ${escapeMrkdwn(reminderLine(reminder, deps.now()))}`, unfurl_links: false, unfurl_media: false });
+    return { channel: 'slack', reached: onSlack.map((r) => r.id), already: [], failed: [], details: { thread: message.ts } };
   }
 
   /** Replace the round's message with the card and its outcome, for everyone in the channel. Never throws. */

@@ -19,7 +19,7 @@ export function linkExpiresAt(row: Pick<StoredRequest, 'createdAt'>, config: Dep
 }
 
 /** The tier's members who may decide: not the person the agent acts for, nor whoever escalated it. */
-function recipientsOf(row: StoredRequest, group: ReviewerGroup): Recipient[] {
+export function recipientsOf(row: StoredRequest, group: ReviewerGroup): Recipient[] {
   const members = group.tiers[row.tier - 1]?.members ?? [];
   const eligible = new Set(eligibleMembers(memberIds(members), row));
   return members.flatMap((m) => {

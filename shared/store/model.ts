@@ -49,6 +49,11 @@ export interface StoredRequest {
   heldUntil?: string;
   /** True once the hold fallback has been used, so a second expiry falls back to deny. */
   holdUsed?: boolean;
+  /** When reviewers are reminded in each time box (`["50%", "10m"]`), from the policy rule or the group at creation. */
+  reminders?: string[];
+  /** The round `remindersSent` counts for: reminders sent in that round, recorded before they go out. */
+  reminderRound?: number;
+  remindersSent?: number;
   /** Tier last emailed; a replayed Step Functions task does not email the same tier twice. */
   notifiedTier?: number;
   notifiedRound?: number;
@@ -125,6 +130,8 @@ export type LogEventType =
   | 'escalated'
   | 'held'
   | 'renotified'
+  /** The round's reviewers were reminded that its time box runs out (details: round, reminder, expiresAt). */
+  | 'reminded'
   | 'corrected'
   | 'resumed'
   /** A reviewer's vote under a quorum (the deciding one is followed by the final event). */
