@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { reminderTimes } from '#shared/policies/reminders.ts';
+import { admitRequest } from '#shared/review/admission.ts';
+import { newPendingRow } from '#shared/review/open.ts';
 import { parseDeploymentConfig } from '#shared/schemas/config.ts';
 
 const start = new Date('2026-11-24T10:00:00Z');
@@ -29,5 +31,24 @@ describe('reminders in the config', () => {
     expect(() => parseDeploymentConfig(config(['100%']))).toThrow(/reviewerGroups\.ops\.reminders\.0/);
     expect(() => parseDeploymentConfig(config(['10 minutes']))).toThrow(/a share of the time box elapsed/);
     expect(() => parseDeploymentConfig(config(['5m', '5m']))).toThrow(/name each reminder once/);
+  });
+});
+
+describe('reminders of a new request', () => {
+  const base = {
+    sender: 'hitl@example.com',
+    reviewerGroups: { ops: { tiers: [{ name: 'one', members: ['a@example.com'] }], reminders: ['50%'] } },
+  };
+  const request = { kind: 'approval', agent: 'bot', action: { name: 'refund', args: {} }, reason: 'r', risk: { class: 'financial', reversible: false }, reviewerGroup: 'ops' };
+  const rowOf = (config: unknown) => {
+    const admitted = admitRequest(request, parseDeploymentConfig(config));
+    return newPendingRow({ requestId: 'r1', ...admitted, taskToken: 't', executionArn: 'arn' }, new Date(), {});
+  };
+
+  it("come from the group, or from the policy rule that applies instead", () => {
+    expect(rowOf(base).reminders).toEqual(['50%']);
+    const policy = { riskClasses: ['financial'], rules: [{ name: 'refunds', match: { action: 'refund' }, reminders: ['10m', '90%'] }] };
+    expect(rowOf({ ...base, policy }).reminders).toEqual(['10m', '90%']);
+    expect(rowOf({ ...base, reviewerGroups: { ops: { tiers: base.reviewerGroups.ops.tiers } } }).reminders).toBeUndefined();
   });
 });
