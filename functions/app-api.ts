@@ -12,7 +12,8 @@ import { Hono, type Context } from 'hono';
 import { handle, type LambdaEvent } from 'hono/aws-lambda';
 import { lazyClient } from '#shared/clients.ts';
 import { describeError } from '#shared/review/decisions.ts';
-import { reviewDepsFromEnv, type ReviewDeps } from '#shared/review/deps.ts';
+import { reviewDepsFromEnv } from '#shared/deps-env.ts';
+import type { ReviewDeps } from '#shared/review/deps.ts';
 import { answerRequest, listPending, viewRequest, type ApiResult } from '#shared/review/in-app.ts';
 
 /** JSON responses only; never cached (each is one user's). */

@@ -8,18 +8,17 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESClient } from '@aws-sdk/client-ses';
 import { lazyClient } from '#shared/clients.ts';
-import { concludeRequest, type ConcludeDeps, type ConcludeResult } from '#shared/review/conclude.ts';
-import { slackDepsFromEnv, storeDepsFromEnv } from '#shared/review/deps.ts';
+import { concludeDepsFromEnv } from '#shared/deps-env.ts';
+import { concludeRequest, type ConcludeResult } from '#shared/review/conclude.ts';
 import { DecisionEventEnvelope } from '#shared/schemas/events.ts';
 import { parseWith } from '#shared/schemas/parse.ts';
 
-const store = storeDepsFromEnv('conclude', process.env, { dynamodb: new DynamoDBClient({}) });
-const deps: ConcludeDeps = {
-  ...store,
-  // Many events email nobody (a policy decided, or the only person asked did) and update no Slack message.
+// Many events email nobody (a policy decided, or the only person asked did) and update no Slack message.
+const deps = concludeDepsFromEnv(process.env, {
+  dynamodb: new DynamoDBClient({}),
   ses: lazyClient(() => new SESClient({})),
-  ...slackDepsFromEnv(store.config, process.env, lazyClient(() => new SecretsManagerClient({}))),
-};
+  secrets: lazyClient(() => new SecretsManagerClient({})),
+});
 
 export async function handler(event: unknown): Promise<ConcludeResult> {
   const { detail } = parseWith(DecisionEventEnvelope, event, 'hitl.decision event');

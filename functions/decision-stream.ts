@@ -4,7 +4,7 @@ import { FirehoseClient } from '@aws-sdk/client-firehose';
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { forwardDecisions } from '#shared/analytics/stream.ts';
 import { ENV, requireEnv } from '#shared/env.ts';
-import { storeDepsFromEnv } from '#shared/review/deps.ts';
+import { storeDepsFromEnv } from '#shared/deps-env.ts';
 
 const store = storeDepsFromEnv('decision-stream', process.env, { dynamodb: new DynamoDBClient({}) });
 const deps = {

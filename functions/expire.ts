@@ -1,5 +1,5 @@
 /**
- * Expire function: the Scheduler's one-time `expire` / `renotify` events for a request's round, and the
+ * Expire function: the Scheduler's one-time `expire` / `renotify` / `remind` events for a request's round, and the
  * state machine's `backstop` when the human-review task times out.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -11,8 +11,10 @@ import type { Context } from 'aws-lambda';
 import { lazyClient } from '#shared/clients.ts';
 import { ENV } from '#shared/env.ts';
 import { parseWith } from '#shared/schemas/parse.ts';
-import { reviewDepsFromEnv, type ReviewDeps } from '#shared/review/deps.ts';
+import { reviewDepsFromEnv } from '#shared/deps-env.ts';
+import type { ReviewDeps } from '#shared/review/deps.ts';
 import { backstop, expireRound, renotify, type ExpireResult } from '#shared/review/expire.ts';
+import { remindRound, type RemindResult } from '#shared/review/remind.ts';
 import type { Decision } from '#shared/schemas/decision.ts';
 import { ExpireEvent } from '#shared/schemas/events.ts';
 
@@ -35,7 +37,7 @@ function depsFor(context: Pick<Context, 'invokedFunctionArn'>): ReviewDeps {
   return deps;
 }
 
-export async function handler(event: unknown, context: Pick<Context, 'invokedFunctionArn'>): Promise<Decision | ExpireResult> {
+export async function handler(event: unknown, context: Pick<Context, 'invokedFunctionArn'>): Promise<Decision | ExpireResult | RemindResult> {
   const d = depsFor(context);
   const input = parseWith(ExpireEvent, event, 'ExpireEvent');
   switch (input.action) {
@@ -43,6 +45,8 @@ export async function handler(event: unknown, context: Pick<Context, 'invokedFun
       return expireRound(d, input);
     case 'renotify':
       return renotify(d, input);
+    case 'remind':
+      return remindRound(d, input);
     case 'backstop':
       return backstop(d, input.requestId);
   }

@@ -5,7 +5,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { createMetrics } from '#shared/clients.ts';
-import { storeDepsFromEnv } from '#shared/review/deps.ts';
+import { storeDepsFromEnv } from '#shared/deps-env.ts';
 import { resumeStuck } from '#shared/review/finalize.ts';
 import { queueNames } from '#shared/review/groups.ts';
 import { publishQueueStats, queueStats, type QueueStats } from '#shared/review/queue.ts';

@@ -10,7 +10,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { lazyClient } from '#shared/clients.ts';
 import { HitlError, IdempotencyConflictError, InvalidRequestError } from '#shared/errors.ts';
 import { admitRequest } from '#shared/review/admission.ts';
-import { reviewDepsFromEnv } from '#shared/review/deps.ts';
+import { reviewDepsFromEnv } from '#shared/deps-env.ts';
 import { describeError } from '#shared/review/decisions.ts';
 import { openReview, type OpenReviewResult } from '#shared/review/open.ts';
 import { RequestTaskEvent } from '#shared/schemas/events.ts';

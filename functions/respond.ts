@@ -12,11 +12,10 @@ import { handle, type APIGatewayProxyResult } from 'hono/aws-lambda';
 import { lazyClient } from '#shared/clients.ts';
 import { renderErrorPage } from '#shared/render/index.ts';
 import { describeError } from '#shared/review/decisions.ts';
-import { reviewDepsFromEnv, type ReviewDeps } from '#shared/review/deps.ts';
+import { reviewDepsFromEnv } from '#shared/deps-env.ts';
+import type { ReviewDeps } from '#shared/review/deps.ts';
 import { submitReview, viewReview, type LinkQuery, type Page } from '#shared/review/respond.ts';
 import { createInboxRoutes } from './inbox-routes.ts';
-import { handleSlackInteraction } from '#shared/channels/slack-interactions.ts';
-import { SLACK_INTERACTIONS_PATH } from '#shared/channels/slack-route.ts';
 
 /**
  * On every response, pages and errors alike. One record rather than Hono's secureHeaders(): the Lambda
@@ -75,11 +74,12 @@ export function createRespondApp(deps: ReviewDeps): Hono {
   });
 
   app.route('/inbox', createInboxRoutes(deps));
-  const slack = deps.slack;
-  if (slack) {
-    // Slack's interactivity requests: signed by Slack, answered with JSON (or nothing), never HTML.
-    app.post(SLACK_INTERACTIONS_PATH, async (c) => {
-      const out = await handleSlackInteraction({ ...deps, slack }, { body: await c.req.text(), timestamp: c.req.header('x-slack-request-timestamp'), signature: c.req.header('x-slack-signature') });
+  for (const channel of deps.channels) {
+    const interactions = channel.interactions;
+    if (!interactions) continue;
+    // A channel's own answers (Slack's interactivity requests): verified by the channel, answered with JSON (or nothing), never HTML.
+    app.post(interactions.path, async (c) => {
+      const out = await interactions.handle(deps, { body: await c.req.text(), header: (name) => c.req.header(name) });
       return out.json === undefined ? c.body(null, out.status as 200) : c.json(out.json, out.status as 200);
     });
   }

@@ -4,7 +4,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { HitlError } from '#shared/errors.ts';
-import { storeDepsFromEnv } from '#shared/review/deps.ts';
+import { storeDepsFromEnv } from '#shared/deps-env.ts';
 import { describeError } from '#shared/review/decisions.ts';
 import { routeReviewRequest } from '#shared/review/route.ts';
 import { RouteEvent, type RouteResult } from '#shared/schemas/events.ts';

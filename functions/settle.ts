@@ -12,7 +12,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { lazyClient } from '#shared/clients.ts';
 import { HitlError } from '#shared/errors.ts';
 import { cancelForEndedExecution, type CancelResult } from '#shared/review/cancel.ts';
-import { reviewDepsFromEnv } from '#shared/review/deps.ts';
+import { reviewDepsFromEnv } from '#shared/deps-env.ts';
 import { settleDecision } from '#shared/review/settle.ts';
 import type { Decision } from '#shared/schemas/decision.ts';
 import { ExecutionStatusChange, SettleEvent } from '#shared/schemas/events.ts';

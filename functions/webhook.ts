@@ -6,7 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ENV, requireEnv } from '#shared/env.ts';
-import { storeDepsFromEnv } from '#shared/review/deps.ts';
+import { storeDepsFromEnv } from '#shared/deps-env.ts';
 import { DecisionEventEnvelope } from '#shared/schemas/events.ts';
 import { parseWith } from '#shared/schemas/parse.ts';
 import { sendDecisionWebhook, type DecisionWebhookResult } from '#shared/webhooks/decision-webhook.ts';

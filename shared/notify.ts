@@ -6,7 +6,8 @@ import { SendEmailCommand, type SESClient } from '@aws-sdk/client-ses';
 import { HitlError } from './errors.ts';
 import type { ReviewerGroup } from './schemas/config.ts';
 import type { StoredRequest } from './store/model.ts';
-import { renderReviewEmail } from './render/email.ts';
+import { renderReviewEmail, type ReviewEmail } from './render/email.ts';
+import { escapeHtml } from './render/html.ts';
 
 export interface ReviewEmailRecipient {
   approver: string;
@@ -23,6 +24,17 @@ export interface SendReviewEmailsArgs {
   recipients: ReviewEmailRecipient[];
   /** Called as soon as SES accepts each message, so a crash loses at most the record of one in flight. */
   onSent?: (sent: SentReviewEmail) => Promise<void>;
+  /** A reminder of the same review: this line leads the subject and both bodies ("Reminder: expires in 10 min, then …"). */
+  reminder?: string;
+}
+
+/** The review email led by a reminder line. */
+function asReminder(email: ReviewEmail, line: string): ReviewEmail {
+  return {
+    subject: `Reminder, ${email.subject}`,
+    text: `${line}\n\n${email.text}`,
+    html: email.html.replace(/<body[^>]*>/, (body) => `${body}<p style="margin:0 0 12px;font-weight:bold">${escapeHtml(line)}</p>`),
+  };
 }
 
 export interface SentReviewEmail {
@@ -54,7 +66,8 @@ export async function sendReviewEmails(ses: SESClient, args: SendReviewEmailsArg
   const failed: { approver: string; error: unknown }[] = [];
 
   async function sendOne({ approver, link }: ReviewEmailRecipient): Promise<void> {
-    const email = renderReviewEmail({ request: args.request, group: args.group, now: args.now, link, approver });
+    const review = renderReviewEmail({ request: args.request, group: args.group, now: args.now, link, approver });
+    const email = args.reminder ? asReminder(review, args.reminder) : review;
     try {
       const out = await ses.send(
         new SendEmailCommand({

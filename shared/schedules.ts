@@ -1,6 +1,7 @@
 /**
- * One-time EventBridge Scheduler schedules that end a request's time box. One schedule per round, named
- * after it, so creating it twice is harmless and an old round's schedule can be deleted by name.
+ * One-time EventBridge Scheduler schedules that end a request's time box, and its next reminder. One
+ * schedule per round (and one per reminder of it, the next one only), named after it, so creating it twice
+ * is harmless and an old round's schedule can be deleted by name.
  */
 import {
   ConflictException,
@@ -27,6 +28,11 @@ export function scheduleName(requestId: string, round: number): string {
   return `hitl-${requestId}-r${round}`;
 }
 
+/** A round's schedule by its event: the time box's end, or its n-th reminder (`…-r1-m2`). */
+function scheduleNameOf(event: ScheduledEvent): string {
+  return event.action === 'remind' ? `${scheduleName(event.requestId, event.round)}-m${event.reminder}` : scheduleName(event.requestId, event.round);
+}
+
 /** `at(yyyy-mm-ddThh:mm:ss)` in UTC; the Scheduler takes whole seconds. */
 export function atExpression(at: Date): string {
   return `at(${at.toISOString().slice(0, 19)})`;
@@ -37,9 +43,9 @@ export async function createRoundSchedule(client: SchedulerClient, settings: Sch
   try {
     await client.send(
       new CreateScheduleCommand({
-        Name: scheduleName(event.requestId, event.round),
+        Name: scheduleNameOf(event),
         GroupName: settings.groupName,
-        Description: `${event.action} review request ${event.requestId}, round ${event.round}`,
+        Description: `${event.action} review request ${event.requestId}, round ${event.round}${event.action === 'remind' ? `, reminder ${event.reminder}` : ''}`,
         ScheduleExpression: atExpression(at),
         ScheduleExpressionTimezone: 'UTC',
         FlexibleTimeWindow: { Mode: 'OFF' },

@@ -9,12 +9,14 @@ import * as z from 'zod';
 import { dutyConflict } from '../policies/duties.ts';
 import { buildCard } from '../render/card.ts';
 import { COMMENT_BLOCK, DENY_PRESET_BLOCK, DENY_TEXT_BLOCK, denyModal, modifyModal, SLACK_ACTION, type SlackRef } from '../render/slack-blocks.ts';
+import type { ReviewerGroup } from '../schemas/config.ts';
+import { memberId, memberSlack, type Member } from '../schemas/member.ts';
 import type { StoredRequest } from '../store/model.ts';
 import { visibleRow } from '../review/decisions.ts';
 import type { ReviewDeps } from '../review/deps.ts';
-import { isTierMember, memberBySlackId } from '../review/groups.ts';
+import { isTierMember } from '../review/groups.ts';
 import { decideAsMember, type MemberResult } from '../review/respond.ts';
-import { DEFAULT_DENY_REASONS, SLACK_MAX_TEXT, type SlackDeps } from './slack.ts';
+import { DEFAULT_DENY_REASONS, SLACK_MAX_TEXT, type SlackDeps } from './slack-settings.ts';
 
 /** Requests older (or further in the future) than this are refused: a captured request cannot be replayed later. */
 export const SLACK_REPLAY_WINDOW_SECONDS = 5 * 60;
@@ -84,7 +86,8 @@ export interface SlackHttpResponse {
 
 type SlackReviewDeps = ReviewDeps & { slack: SlackDeps };
 
-export async function handleSlackInteraction(deps: SlackReviewDeps, req: SlackHttpRequest): Promise<SlackHttpResponse> {
+export async function handleSlackInteraction(reviewDeps: ReviewDeps, slack: SlackDeps, req: SlackHttpRequest): Promise<SlackHttpResponse> {
+  const deps: SlackReviewDeps = { ...reviewDeps, slack };
   const { signingSecret } = await deps.slack.secret();
   const check = verifySlackSignature(signingSecret, req.timestamp, req.body, req.signature, deps.now().getTime());
   if (check !== 'ok') {
@@ -95,6 +98,15 @@ export async function handleSlackInteraction(deps: SlackReviewDeps, req: SlackHt
   if (!parsed.success) return { status: 400, json: { error: 'not a block_actions or view_submission payload' } };
   const payload = parsed.data;
   return payload.type === 'block_actions' ? blockAction(deps, payload) : viewSubmission(deps, payload);
+}
+
+/** The member of the group with this Slack user id, and their tier; undefined for anyone else. */
+function memberBySlackId(group: ReviewerGroup, slackUserId: string): { member: Member; id: string; tier: number } | undefined {
+  for (const [index, tier] of group.tiers.entries()) {
+    const member = tier.members.find((m) => memberSlack(m) === slackUserId);
+    if (member !== undefined) return { member, id: memberId(member), tier: index + 1 };
+  }
+  return undefined;
 }
 
 interface Actor {

@@ -2,47 +2,25 @@
  * The Slack channel: one interactive message per request and round in the group's Slack channel, mentioning
  * the members asked who have a Slack id; the same message shows the outcome once the request ends.
  */
-import { SlackApi } from './slack-api.ts';
+import { ENV, optionalEnv, requireEnv } from '../env.ts';
 import { buildCard } from '../render/card.ts';
 import { outcomeMessage, personLabel, reviewMessage, escapeMrkdwn } from '../render/slack-blocks.ts';
-import type { SlackSettings } from '../schemas/config.ts';
 import type { Decision, Outcome } from '../schemas/decision.ts';
 import type { StoredRequest } from '../store/model.ts';
+import type { ChannelHttpRequest, ChannelHttpResponse, Delivery, Recipient, Reminder } from '../review/channel.ts';
 import { choicesFor } from '../review/choices.ts';
-import { visibleRow } from '../review/decisions.ts';
-import type { ReviewDeps } from '../review/deps.ts';
+import { describeError, visibleRow } from '../review/decisions.ts';
+import type { Channel, ConcludeDeps, ReviewDeps } from '../review/deps.ts';
 import { groupOf, tierOf } from '../review/groups.ts';
-import type { Delivery, Notifier, Recipient } from './notifier.ts';
-import type { SlackSecret } from './slack-secret.ts';
+import { reminderLine } from '../review/remind.ts';
+import type { ChannelModule } from './module.ts';
+import { handleSlackInteraction } from './slack-interactions.ts';
+import { SLACK_INTERACTIONS_PATH } from './slack-route.ts';
+import { slackSecretLoader } from './slack-secret.ts';
+import { slackDeps, SLACK_MAX_TEXT, type SlackDeps } from './slack-settings.ts';
 
-/** Reasons the Deny modal offers; the reviewer may add their own words. */
-export const DEFAULT_DENY_REASONS = ['Amount or scope too large', 'Not enough context to decide', 'Against policy', 'Wrong action for this case', 'Already handled'];
-
-/** Text cut to this many characters in Slack (a card shows everything on the emailed page). */
-export const SLACK_MAX_TEXT = 1500;
 /** A modal holds at most 100 blocks: approvals with more arguments are modified through the emailed link. */
 const MAX_MODIFY_ARGS = 90;
-
-export interface SlackDeps {
-  settings: SlackSettings;
-  /** The app's credentials (bot token, signing secret), cached. */
-  secret: () => Promise<SlackSecret>;
-  /** A Web API client with the bot token, pointed at `apiUrl` (env override for a stand-in, else the config's). */
-  client: () => Promise<SlackApi>;
-}
-
-export function slackDeps(settings: SlackSettings, secret: () => Promise<SlackSecret>, apiUrl = settings.apiUrl): SlackDeps {
-  let client: { token: string; web: SlackApi } | undefined;
-  return {
-    settings,
-    secret,
-    client: async () => {
-      const { botToken } = await secret();
-      if (client?.token !== botToken) client = { token: botToken, web: new SlackApi(botToken, { apiUrl }) };
-      return client.web;
-    },
-  };
-}
 
 const OUTCOME: Record<Outcome, string> = {
   approved: ':white_check_mark: *Approved*',
@@ -65,34 +43,33 @@ export function outcomeLine(decision: Decision): string {
   return `${OUTCOME[decision.outcome]}${option} ${by}${via}${why}${changed}`;
 }
 
-export class SlackNotifier implements Notifier {
-  readonly channel = 'slack' as const;
+type SlackChannelDeps = Pick<ReviewDeps, 'config' | 'requests' | 'log' | 'now'>;
 
-  constructor(
-    private readonly deps: Pick<ReviewDeps, 'config' | 'requests' | 'log' | 'now'>,
-    private readonly slack: SlackDeps,
-  ) {}
+export class SlackChannel implements Channel {
+  readonly name = 'slack' as const;
 
-  private channelOf(row: StoredRequest): string {
-    return groupOf(this.deps.config, row).slackChannel ?? this.slack.settings.channel;
+  constructor(private readonly slack: SlackDeps) {}
+
+  private channelOf(deps: SlackChannelDeps, row: StoredRequest): string {
+    return groupOf(deps.config, row).slackChannel ?? this.slack.settings.channel;
   }
 
   /**
    * Post the card for this round, once: a row that records this round's message was delivered already. An
    * earlier round's message (before an escalation or a re-notify) is first replaced by a "moved on" card.
    */
-  async deliver(row: StoredRequest, recipients: readonly Recipient[]): Promise<Delivery | undefined> {
+  async deliver(deps: SlackChannelDeps, row: StoredRequest, recipients: readonly Recipient[]): Promise<Delivery | undefined> {
     const onSlack = recipients.filter((r) => r.slack !== undefined);
     if (onSlack.length === 0) return undefined;
     const ids = onSlack.map((r) => r.id);
     if (row.slackMessage?.round === row.round) return { channel: 'slack', reached: [], already: ids, failed: [], details: { message: row.slackMessage } };
 
     const web = await this.slack.client();
-    const group = groupOf(this.deps.config, row);
-    const now = this.deps.now();
+    const group = groupOf(deps.config, row);
+    const now = deps.now();
     if (row.slackMessage) {
       const moved = outcomeMessage(buildCard({ request: visibleRow(row), group, now }, { maxText: SLACK_MAX_TEXT, live: false }), `:arrow_up: *Moved on* to ${escapeMrkdwn(tierOf(group, row.tier)?.name ?? `tier ${row.tier}`)}; see the newer message.`);
-      await web.chat.update({ channel: row.slackMessage.channel, ts: row.slackMessage.ts, ...moved }).catch((err: unknown) => this.deps.log.warn('Could not update the earlier Slack message', { requestId: row.requestId, error: String(err) }));
+      await web.chat.update({ channel: row.slackMessage.channel, ts: row.slackMessage.ts, ...moved }).catch((err: unknown) => deps.log.warn('Could not update the earlier Slack message', { requestId: row.requestId, error: String(err) }));
     }
     const card = buildCard({ request: visibleRow(row), group, now }, { maxText: SLACK_MAX_TEXT, moreArgsAt: 'all are listed below' });
     const choices = choicesFor(row);
@@ -107,17 +84,48 @@ export class SlackNotifier implements Notifier {
     const elsewhere = choices.filter((c) => !['approve', 'deny', 'escalate', 'answer'].includes(c) && !(c === 'modify' && offered.modify));
     const note = elsewhere.length ? `To ${elsewhere.join(' or ')}, use the link in your review email.` : undefined;
     const message = reviewMessage({ card, ref: { requestId: row.requestId, round: row.round }, choices: offered, mentions: onSlack.map((r) => r.slack!), ...(note ? { note } : {}) });
-    const posted = await web.chat.postMessage({ channel: this.channelOf(row), ...message, unfurl_links: false, unfurl_media: false });
-    const recorded = { channel: posted.channel ?? this.channelOf(row), ts: posted.ts ?? '', round: row.round };
-    await this.deps.requests.recordSlackMessage(row.requestId, recorded);
+    const posted = await web.chat.postMessage({ channel: this.channelOf(deps, row), ...message, unfurl_links: false, unfurl_media: false });
+    const recorded = { channel: posted.channel ?? this.channelOf(deps, row), ts: posted.ts ?? '', round: row.round };
+    await deps.requests.recordSlackMessage(row.requestId, recorded);
     return { channel: 'slack', reached: ids, already: [], failed: [], details: { message: recorded } };
   }
 
-  /** Replace the round's message with the card and its outcome, for everyone in the channel. */
-  async concluded(row: StoredRequest, decision: Decision): Promise<void> {
-    if (!row.slackMessage) return;
+  /** A reply in the round's message thread, mentioning the members asked who have a Slack id. */
+  async remind(deps: SlackChannelDeps, row: StoredRequest, recipients: readonly Recipient[], reminder: Reminder): Promise<Delivery | undefined> {
+    const onSlack = recipients.filter((r) => r.slack !== undefined);
+    const message = row.slackMessage;
+    if (onSlack.length === 0 || message?.round !== row.round) return undefined;
     const web = await this.slack.client();
-    const card = buildCard({ request: visibleRow(row), group: groupOf(this.deps.config, row), now: this.deps.now() }, { maxText: SLACK_MAX_TEXT, live: false });
-    await web.chat.update({ channel: row.slackMessage.channel, ts: row.slackMessage.ts, ...outcomeMessage(card, outcomeLine(decision)) });
+    const mentions = onSlack.map((r) => `<@${r.slack}>`).join(' ');
+    await web.chat.postMessage({ channel: message.channel, thread_ts: message.ts, text: `:alarm_clock: ${mentions} ${escapeMrkdwn(reminderLine(reminder, deps.now()))}`, unfurl_links: false, unfurl_media: false });
+    return { channel: 'slack', reached: onSlack.map((r) => r.id), already: [], failed: [], details: { thread: message.ts } };
   }
+
+  /** Replace the round's message with the card and its outcome, for everyone in the channel. Never throws. */
+  async conclude(deps: ConcludeDeps, row: StoredRequest, decision: Decision): Promise<{ updated: boolean } | undefined> {
+    if (!row.slackMessage) return undefined;
+    try {
+      const web = await this.slack.client();
+      const card = buildCard({ request: visibleRow(row), group: groupOf(deps.config, row), now: deps.now() }, { maxText: SLACK_MAX_TEXT, live: false });
+      await web.chat.update({ channel: row.slackMessage.channel, ts: row.slackMessage.ts, ...outcomeMessage(card, outcomeLine(decision)) });
+      return { updated: true };
+    } catch (err) {
+      deps.log.warn('Could not show the outcome on a channel', { requestId: row.requestId, channel: this.name, error: describeError(err) });
+      return { updated: false };
+    }
+  }
+
+  /** Slack's interactivity requests (button clicks, modal submissions), signed by Slack. */
+  readonly interactions = {
+    path: SLACK_INTERACTIONS_PATH,
+    handle: (deps: ReviewDeps, req: ChannelHttpRequest): Promise<ChannelHttpResponse> =>
+      handleSlackInteraction(deps, this.slack, { body: req.body, timestamp: req.header('x-slack-request-timestamp'), signature: req.header('x-slack-signature') }),
+  };
 }
+
+/** On when the config has `slack`: its secret named in the environment, read when first used. */
+export const slackChannelModule: ChannelModule = {
+  ownSecret: true,
+  fromEnv: (config, env, secrets) =>
+    config.slack ? new SlackChannel(slackDeps(config.slack, slackSecretLoader(secrets, requireEnv(ENV.slackSecretId, env)), optionalEnv(ENV.slackApiUrl, env))) : undefined,
+};

@@ -15,6 +15,7 @@ export interface Rule {
   risk?: RuleRisk;
   reviewerGroup?: string;
   ttl: { min?: number; default?: number; max?: number };
+  reminders?: readonly string[];
   fallbacks: readonly FallbackPolicy[];
   autoApprove?: { minConfidence: number };
   autoAnswer?: { minConfidence: number };
@@ -46,6 +47,7 @@ function settled(s: RuleSettings): Rule {
     ...(s.risk ? { risk: s.risk } : {}),
     ...(s.reviewerGroup ? { reviewerGroup: s.reviewerGroup } : {}),
     ttl: s.ttl ?? {},
+    ...(s.reminders ? { reminders: s.reminders } : {}),
     fallbacks: s.fallbacks ?? ['deny', 'escalate', 'hold'],
     ...(s.autoApprove ? { autoApprove: s.autoApprove } : {}),
     ...(s.autoAnswer ? { autoAnswer: s.autoAnswer } : {}),

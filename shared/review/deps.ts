@@ -1,6 +1,7 @@
 /**
  * What the review services need, passed in rather than imported, so the route, request, respond and
- * expire functions (and tests) share the services and differ only in how they build this object.
+ * expire functions (and tests) share the services and differ only in how they build this object
+ * (shared/deps-env.ts builds it from a function's environment).
  */
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -8,19 +9,16 @@ import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SESClient } from '@aws-sdk/client-ses';
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import { createLogger, createMetrics, documentClient, type Log } from '../clients.ts';
-import { ENV, optionalEnv, requireEnv } from '../env.ts';
-import { decodeConfigEnv } from '../config-env.ts';
-import { parseDeploymentConfig, type DeploymentConfig } from '../schemas/config.ts';
+import type { Log } from '../clients.ts';
+import type { DeploymentConfig } from '../schemas/config.ts';
 import type { ScheduleSettings } from '../schedules.ts';
 import type { KeyRing } from '../signing.ts';
-import { slackDeps, type SlackDeps } from '../channels/slack.ts';
-import { slackSecretLoader } from '../channels/slack-secret.ts';
-import { keyRingLoader, type KeyRingLoadOptions } from '../signing-keys.ts';
-import { decisionEventsFor, type DecisionEvents } from './decision-event.ts';
-import { DecisionLog } from '../store/decision-log.ts';
-import { Ledger } from '../store/ledger.ts';
-import { RequestStore } from '../store/requests.ts';
+import type { KeyRingLoadOptions } from '../signing-keys.ts';
+import type { DecisionLog } from '../store/decision-log.ts';
+import type { Ledger } from '../store/ledger.ts';
+import type { RequestStore } from '../store/requests.ts';
+import type { ReviewChannel } from './channel.ts';
+import type { DecisionEvents } from './decision-event.ts';
 
 /** Enough for the route function: config and the tables. */
 export interface StoreDeps {
@@ -44,9 +42,15 @@ export interface ReviewDeps extends StoreDeps {
   /** Public origin (and path prefix) of the respond endpoint; review links start with it. */
   baseUrl: string;
   keyRing: (options?: KeyRingLoadOptions) => Promise<KeyRing>;
-  /** The Slack channel, when the config enables it; email is always on. */
-  slack?: SlackDeps;
+  /** The channels the deployment config enables, in order (email first); none for a function that reaches nobody. */
+  channels: readonly Channel[];
 }
+
+/** What the conclude function has: no scheduler, no signing keys, no execution to resume. */
+export type ConcludeDeps = Pick<StoreDeps, 'config' | 'requests' | 'log' | 'now'> & Pick<ReviewDeps, 'ses' | 'channels'>;
+
+/** A channel of this deployment (channel.ts). */
+export type Channel = ReviewChannel<ReviewDeps, ConcludeDeps>;
 
 /**
  * The SDK clients, built by each handler: only the ones it uses are imported, so each bundle carries only
@@ -61,53 +65,4 @@ export interface ReviewClients extends StoreClients {
   ses: SESClient;
   scheduler: SchedulerClient;
   secrets: SecretsManagerClient;
-}
-
-function configFromEnv(text: string): DeploymentConfig {
-  return parseDeploymentConfig(decodeConfigEnv(text, ENV.config), ENV.config);
-}
-
-/** Config and tables from the environment; fails loudly at cold start when something is missing. */
-export function storeDepsFromEnv(fn: string, env: NodeJS.ProcessEnv, clients: StoreClients): StoreDeps {
-  const doc = documentClient(clients.dynamodb);
-  const requests = new RequestStore(doc, requireEnv(ENV.requestsTable, env));
-  const decisionLog = new DecisionLog(doc, requireEnv(ENV.decisionsTable, env));
-  return {
-    config: configFromEnv(requireEnv(ENV.config, env)),
-    requests,
-    decisionLog,
-    ledger: new Ledger(requests, decisionLog),
-    now: () => new Date(),
-    log: createLogger(fn),
-    metrics: createMetrics(fn),
-    decisionEvents: decisionEventsFor(optionalEnv(ENV.eventBusName, env)),
-  };
-}
-
-/** The Slack channel, when the config enables it: its secret named in the environment, read when first used. */
-export function slackDepsFromEnv(config: DeploymentConfig, env: NodeJS.ProcessEnv, secrets: SecretsManagerClient): { slack?: SlackDeps } {
-  return config.slack ? { slack: slackDeps(config.slack, slackSecretLoader(secrets, requireEnv(ENV.slackSecretId, env)), optionalEnv(ENV.slackApiUrl, env)) } : {};
-}
-
-/**
- * Everything the request, respond and expire functions use. `channels: false` for a function that reaches no
- * reviewer (settle ends requests; the conclude function tells the reviewers): no Slack credentials.
- */
-export function reviewDepsFromEnv(fn: string, env: NodeJS.ProcessEnv, clients: ReviewClients, { channels = true }: { channels?: boolean } = {}): ReviewDeps {
-  const store = storeDepsFromEnv(fn, env, clients);
-  return {
-    ...store,
-    ...(channels ? slackDepsFromEnv(store.config, env, clients.secrets) : {}),
-    sfn: clients.sfn,
-    ses: clients.ses,
-    scheduler: clients.scheduler,
-    schedules: {
-      groupName: requireEnv(ENV.scheduleGroup, env),
-      roleArn: requireEnv(ENV.schedulerRoleArn, env),
-      expireFunctionArn: requireEnv(ENV.expireFunctionArn, env),
-      dlqArn: requireEnv(ENV.scheduleDlqArn, env),
-    },
-    baseUrl: requireEnv(ENV.baseUrl, env).replace(/\/+$/, ''),
-    keyRing: keyRingLoader(clients.secrets, requireEnv(ENV.signingSecretId, env)),
-  };
 }

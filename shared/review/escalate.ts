@@ -9,6 +9,7 @@ import { describeError } from './decisions.ts';
 import type { ReviewDeps } from './deps.ts';
 import { groupOf, tierOf } from './groups.ts';
 import { notifyCurrentTier, purgeAt } from './notify.ts';
+import { scheduleReminder } from './remind.ts';
 
 export type EscalateResult =
   | { escalated: true; row: StoredRequest; tierName: string }
@@ -52,6 +53,7 @@ export async function escalateToNextTier(
     ...purgeAt(deps.config, now),
   });
   await createRoundSchedule(deps.scheduler, deps.schedules, { action: 'expire', requestId, tier: updated.tier, round: updated.round }, expiresAt);
+  await scheduleReminder(deps, updated, now);
   await deleteRoundSchedule(deps.scheduler, deps.schedules, requestId, args.expectedRound).catch((err: unknown) =>
     deps.log.warn('Could not delete the previous round schedule; it will fire and find the round moved on', { requestId, error: describeError(err) }),
   );

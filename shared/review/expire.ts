@@ -16,6 +16,7 @@ import { escalateToNextTier } from './escalate.ts';
 import { finalizeDecision, resumeIfNeeded } from './finalize.ts';
 import { groupOf, tierOf } from './groups.ts';
 import { notifyCurrentTier, purgeAt } from './notify.ts';
+import { scheduleReminder } from './remind.ts';
 
 export type ExpireResult =
   | { result: 'no-op'; why: string }
@@ -158,6 +159,7 @@ export async function renotify(deps: ReviewDeps, ref: RoundRef): Promise<ExpireR
   });
   if (!next) return { result: 'no-op', why: 'a decision landed first' };
   await createRoundSchedule(deps.scheduler, deps.schedules, { action: 'expire', requestId: next.requestId, tier: next.tier, round: next.round }, expiresAt);
+  await scheduleReminder(deps, next, now);
   await deps.decisionLog.append({
     requestId: next.requestId,
     event: 'renotified',

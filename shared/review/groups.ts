@@ -1,7 +1,7 @@
 /** Reviewer groups and tiers of a stored request, as the current deployment config has them. */
 import { ConfigError } from '../errors.ts';
 import type { DeploymentConfig, ReviewerGroup, Tier } from '../schemas/config.ts';
-import { memberId, memberSlack, type Member } from '../schemas/member.ts';
+import { memberId } from '../schemas/member.ts';
 import type { StoredRequest } from '../store/model.ts';
 
 /**
@@ -59,13 +59,4 @@ export function tierOfApprover(group: ReviewerGroup, approver: string): number |
 /** The identities of a tier's members (see memberId). */
 export function tierMemberIds(group: ReviewerGroup, tier: number): string[] {
   return (tierOf(group, tier)?.members ?? []).map(memberId);
-}
-
-/** The member of the group with this Slack user id, and their tier; undefined for anyone else. */
-export function memberBySlackId(group: ReviewerGroup, slackUserId: string): { member: Member; id: string; tier: number } | undefined {
-  for (const [index, tier] of group.tiers.entries()) {
-    const member = tier.members.find((m) => memberSlack(m) === slackUserId);
-    if (member !== undefined) return { member, id: memberId(member), tier: index + 1 };
-  }
-  return undefined;
 }

@@ -17,6 +17,7 @@ import type { ReviewDeps } from './deps.ts';
 import { notifyCurrentTier, purgeAt } from './notify.ts';
 import { cancelRequest } from './cancel.ts';
 import { resumeOne } from './finalize.ts';
+import { scheduleReminder } from './remind.ts';
 import { IN_APP_GROUP } from './groups.ts';
 import { assertSameContent, logReplay } from './replay.ts';
 
@@ -51,6 +52,7 @@ function reviewPolicy(input: OpenReviewInput, config: ReviewDeps['config']): Sto
 export function newPendingRow(input: OpenReviewInput, now: Date, retention: { purgeAt?: number }, policy?: StoredRequest['policy']): StoredRequest {
   const { request, group } = input;
   const createdAt = now.toISOString();
+  const reminders = input.resolved.rule.reminders ?? group.reminders;
   return {
     requestId: input.requestId,
     status: 'PENDING',
@@ -74,6 +76,7 @@ export function newPendingRow(input: OpenReviewInput, now: Date, retention: { pu
     // Written with the row, in its create transaction: the respondent's list shows it at once.
     ...(request.reviewerGroup === IN_APP_GROUP && request.respondent ? { pendingRespondent: request.respondent.id } : {}),
     history: [{ tier: 1, tierName: group.tiers[0]?.name ?? 'tier 1', at: createdAt, why: 'requested' }],
+    ...(reminders?.length ? { reminders: [...reminders] } : {}),
     ...(policy ? { policy } : {}),
     ...retention,
   };
@@ -144,6 +147,7 @@ export async function openReview(deps: ReviewDeps, input: OpenReviewInput): Prom
   }
 
   await createRoundSchedule(deps.scheduler, deps.schedules, { action: 'expire', requestId: row.requestId, tier: row.tier, round: row.round }, new Date(row.expiresAt));
+  await scheduleReminder(deps, row);
   if ((row.notifiedTier === row.tier && row.notifiedRound === row.round) || row.heldUntil) {
     return { requestId: row.requestId, status: 'already-notified' };
   }

@@ -4,6 +4,7 @@
  * with the bad field's path) and by every function at cold start.
  */
 import * as z from 'zod';
+import { Reminders } from './reminders.ts';
 import { ConfigError } from '../errors.ts';
 import { formatIssues } from './issues.ts';
 import { MAX_REQUEST_BYTES } from './limits.ts';
@@ -80,6 +81,8 @@ export const ReviewerGroup = z
     maxTtlSeconds: z.number().int().min(60).max(7 * 86400).default(86400),
     /** The Slack channel this group's review messages go to, instead of `slack.channel`. */
     slackChannel: SlackChannelId.optional(),
+    /** Remind the round's reviewers, on the channels they were asked on, at these points of each time box. */
+    reminders: Reminders.optional(),
   })
   .refine((g) => g.defaultTtlSeconds <= g.maxTtlSeconds, {
     message: 'defaultTtlSeconds must not exceed maxTtlSeconds',

@@ -71,6 +71,7 @@ export type RequestTaskEvent = z.infer<typeof RequestTaskEvent>;
 export const ExpireEvent = z.discriminatedUnion('action', [
   z.object({ action: z.literal('expire'), requestId: z.string(), tier: z.number().int().min(1), round: z.number().int().min(1) }),
   z.object({ action: z.literal('renotify'), requestId: z.string(), tier: z.number().int().min(1), round: z.number().int().min(1) }),
+  z.object({ action: z.literal('remind'), requestId: z.string(), tier: z.number().int().min(1), round: z.number().int().min(1), reminder: z.number().int().min(1).max(5) }),
   z.object({ action: z.literal('backstop'), requestId: z.string() }),
 ]);
 export type ExpireEvent = z.infer<typeof ExpireEvent>;

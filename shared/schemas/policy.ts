@@ -7,6 +7,7 @@
  * policy-checks.ts, and what a request resolves to is shared/policies/rules.ts.
  */
 import * as z from 'zod';
+import { Reminders } from './reminders.ts';
 import { FallbackPolicy, GroupName, Kind, RiskClass } from './review-request.ts';
 
 const Rate = z.number().min(0).max(1);
@@ -84,6 +85,8 @@ const ruleFields = {
   reviewerGroup: GroupName.optional(),
   /** Time box bounds in seconds, within the group's maxTtlSeconds. */
   ttl: TtlBounds.optional(),
+  /** Reminders before each time box ends (`["50%", "10m"]`), instead of the group's. */
+  reminders: Reminders.optional(),
   /** Fallbacks a request may ask for; `deny` is always among them (a request that names none gets it). */
   fallbacks: z
     .array(FallbackPolicy)

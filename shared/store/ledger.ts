@@ -87,6 +87,16 @@ export class Ledger {
     }
   }
 
+  /** A reminder claimed with its `reminded` event; false when the request ended, moved on or was already reminded. */
+  async reminded(requestId: string, round: number, reminder: number, event: NewLogEvent): Promise<boolean> {
+    for (;;) {
+      const failed = await transact(this.requests.doc, [this.requests.remindedItem(requestId, round, reminder), this.log.eventItem(event)]);
+      if (failed === undefined) return true;
+      if (failed === 0) return false;
+      // The event's key was taken (another event at the same millisecond and sequence): a new key, again.
+    }
+  }
+
   /** Close a first-round request that no reviewer could be emailed about, so the agent's retry starts afresh. */
   async closeUndeliverable(row: Pick<StoredRequest, 'requestId' | 'executionArn'>, event: NewLogEvent): Promise<boolean> {
     const items = [this.requests.undeliverableItem(row.requestId, row.executionArn), this.log.eventItem(event)];

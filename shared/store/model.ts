@@ -49,6 +49,11 @@ export interface StoredRequest {
   heldUntil?: string;
   /** True once the hold fallback has been used, so a second expiry falls back to deny. */
   holdUsed?: boolean;
+  /** When reviewers are reminded in each time box (`["50%", "10m"]`), from the policy rule or the group at creation. */
+  reminders?: string[];
+  /** The round `remindersSent` counts for: reminders sent in that round, recorded before they go out. */
+  reminderRound?: number;
+  remindersSent?: number;
   /** Tier last emailed; a replayed Step Functions task does not email the same tier twice. */
   notifiedTier?: number;
   notifiedRound?: number;
@@ -84,7 +89,7 @@ export interface StoredRequest {
   resumedAt?: string;
   /** When the `hitl.decision` event was accepted by the bus; missing on a final row means it is still owed. */
   eventPublishedAt?: string;
-  /** When the outcome notice to the other reviewers was claimed (once per request; see review/outcome-notice.ts). */
+  /** When the outcome notice to the other reviewers was claimed (once per request; see channels/outcome-notice.ts). */
   outcomeNoticeAt?: string;
   /** The Slack message showing the request (its latest round), updated in place when the request ends. */
   slackMessage?: { channel: string; ts: string; round: number };
@@ -125,6 +130,8 @@ export type LogEventType =
   | 'escalated'
   | 'held'
   | 'renotified'
+  /** The round's reviewers were reminded that its time box runs out (details: round, reminder, expiresAt). */
+  | 'reminded'
   | 'corrected'
   | 'resumed'
   /** A reviewer's vote under a quorum (the deciding one is followed by the final event). */

@@ -389,6 +389,23 @@ export class RequestStore {
   }
 
   /** The round's tier and round recorded as reached, if the request is still in that round. */
+  /**
+   * The round's n-th reminder, claimed before it is sent: only while the request is pending in that round and
+   * fewer than n of its reminders were claimed, so a repeated firing or one after the decision claims nothing.
+   */
+  remindedItem(requestId: string, round: number, reminder: number): TxItem {
+    return {
+      Update: {
+        TableName: this.tableName,
+        Key: { requestId },
+        UpdateExpression: 'SET reminderRound = :round, remindersSent = :n',
+        ConditionExpression: '#status = :pending AND #round = :round AND (attribute_not_exists(reminderRound) OR reminderRound < :round OR remindersSent < :n)',
+        ExpressionAttributeNames: { '#status': 'status', '#round': 'round' },
+        ExpressionAttributeValues: { ':pending': 'PENDING', ':round': round, ':n': reminder },
+      },
+    };
+  }
+
   notifiedItem(requestId: string, tier: number, round: number): TxItem {
     return {
       Update: {

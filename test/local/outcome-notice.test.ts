@@ -5,7 +5,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ReviewDeps } from '#shared/review/deps.ts';
-import { sendOutcomeNotices } from '#shared/review/outcome-notice.ts';
+import { sendOutcomeNotices } from '#shared/channels/outcome-notice.ts';
 import { parseDeploymentConfig } from '#shared/schemas/config.ts';
 import type { StoredRequest } from '#shared/store/model.ts';
 import { RequestStore } from '#shared/store/requests.ts';

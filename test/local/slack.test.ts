@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buttonOf, clickPayload, sendInteraction, submitPayload, type InteractionTarget, type OpenedView } from '#local/slack-client.ts';
 import type { SlackStoredMessage } from '#local/slack.ts';
 import { SLACK_INTERACTIONS_PATH } from '#shared/channels/slack-route.ts';
-import { DEFAULT_DENY_REASONS } from '#shared/channels/slack.ts';
+import { DEFAULT_DENY_REASONS } from '#shared/channels/slack-settings.ts';
 import { decisionEventDetail } from '#shared/review/decision-event.ts';
 import type { DeploymentConfigInput } from '#shared/schemas/config.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';

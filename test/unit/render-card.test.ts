@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { approveLabel, keyArgs, riskBadges } from '#shared/render/headline.ts';
 import { renderOutcomeEmail, renderReviewPage } from '#shared/render/index.ts';
-import { outcomeRecipients } from '#shared/review/outcome-notice.ts';
+import { outcomeRecipients } from '#shared/channels/outcome-notice.ts';
 import { ReviewerGroup } from '#shared/schemas/config.ts';
 import type { ReviewRequestInput } from '#shared/schemas/review-request.ts';
 import { parseResponseForm } from '#shared/schemas/response-form.ts';

@@ -2,7 +2,7 @@
  * When a request ends, the others who were emailed about it learn how: one short notice each ("Approved
  * by lead@example.com at 14:02: Refund $350 O-9421"), never to the person who decided.
  *
- * Sent by the conclude function (shared/review/conclude.ts) on the request's `hitl.decision` event, after the
+ * Sent by the email channel's `conclude` (the conclude function, shared/review/conclude.ts) on the request's `hitl.decision` event, after the
  * reviewer's page has returned. Exactly once per request end: the notice is claimed on the row
  * (`outcomeNoticeAt`, a conditional write) before anything is sent, so a repeated event sends nothing. The
  * price is at most once: a crash between the claim and SES accepting the messages loses the notice, which
@@ -11,8 +11,8 @@
 import { SendEmailCommand } from '@aws-sdk/client-ses';
 import { renderOutcomeEmail } from '../render/index.ts';
 import type { StoredRequest } from '../store/model.ts';
-import { describeError, visibleRow } from './decisions.ts';
-import type { ReviewDeps } from './deps.ts';
+import { describeError, visibleRow } from '../review/decisions.ts';
+import type { ReviewDeps } from '../review/deps.ts';
 
 /** Everyone emailed a review link for the request (any round), except whoever decided it. */
 export function outcomeRecipients(row: Pick<StoredRequest, 'deliveries' | 'decision'>): string[] {
