@@ -353,6 +353,7 @@ export class HitlService extends Construct {
       ['DecisionLogTableName', this.tables.decisionLog.tableName, 'Append-only decision log'],
       ['SigningSecretArn', this.signingSecret.secret.secretArn, 'HMAC keys for review links'],
       ['ScheduleGroupName', this.scheduling.scheduleGroupName, 'EventBridge Scheduler group of expiry schedules'],
+      ['DeadLetterQueueUrl', this.scheduling.deadLetterQueue.queueUrl, 'Deliveries that failed every retry: hitl redrive --queue-url <this>'],
       ['AgentPolicyArn', this.agentPolicy.managedPolicyArn, 'Attach to an agent role: StartExecution, DescribeExecution, StopExecution'],
       ['DecisionBusName', this.decisionBus.eventBusName, 'EventBridge bus of the hitl.decision events (source hitl)'],
       ['AlarmTopicArn', this.alarms.alarmTopic.topicArn, 'Subscribe operators to hitl alarms'],
