@@ -11,6 +11,7 @@ import { Member } from './member.ts';
 import { Policy } from './policy.ts';
 import { policyIssues, tierIssues } from './policy-checks.ts';
 import { GroupName } from './review-request.ts';
+import { DEFAULT_PENDING_SHARDS } from '../store/pending-shards.ts';
 
 export { GroupName, MAX_REQUEST_BYTES };
 
@@ -217,6 +218,11 @@ export const DeploymentConfig = z
      * Off by default: Node parses the map when the bundle loads, which adds to every cold start.
      */
     sourceMaps: z.boolean().default(false),
+    /**
+     * Shards of each reviewer group's key in the `pending-by-age` index (one key takes 1,000 writes a second, a
+     * review about three): raise it for more than ~5,000 reviews a second of one group, never lower it.
+     */
+    pendingShards: z.number().int().min(1).max(64).default(DEFAULT_PENDING_SHARDS),
     /** Days every log group keeps events: the functions', the state machine's, the APIs' access logs and Firehose's. */
     logRetentionDays: z
       .number()
