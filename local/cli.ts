@@ -3,7 +3,7 @@
  * eval cases. Talks to the local stack (endpoints from `.hitl/local.json`) or, with --state-machine-arn or the
  * table names, to AWS with the standard SDK config.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -17,6 +17,8 @@ import {
   type ExecutionStatus,
 } from '@aws-sdk/client-sfn';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { NAMED_QUERIES, namedQuery } from '#shared/analytics/queries.ts';
 import { documentClient } from '#shared/clients.ts';
 import { neutralize, printableJson } from '#shared/render/inert-text.ts';
@@ -33,6 +35,7 @@ import { ensureIssuerKeys, mintToken } from './in-app-issuer.ts';
 import type { DecisionDatabase } from './sql.ts';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { suggestCommand, SUGGESTED_FILE, whatifCommand, type ReadDecisions } from './policy-commands.ts';
+import { redrive } from './redrive.ts';
 
 export const USAGE = `hitl: human review requests from the command line
 
@@ -59,6 +62,9 @@ Usage:
                                                   the decision log replayed under a proposed policy: reviews saved
                                                   and added, and what people rejected that would pass unreviewed
                                                   (exit 1 if anything would)
+  hitl redrive --queue-url <url> [--max <n>] [--dry-run] [--region <region>]
+                                                  send a dead-letter queue's messages back to the functions that
+                                                  failed them (stack output DeadLetterQueueUrl; docs/reliability.md)
   hitl suggest [--config <file.json>] [--out <file.json>] [--min-decisions <n>] [--sample-rate <0..1>] [--json]
                                                   rule changes with their evidence, written as a config for whatif
 
@@ -156,6 +162,8 @@ const OPTIONS = {
   out: { type: 'string' },
   'min-decisions': { type: 'string' },
   'sample-rate': { type: 'string' },
+  'queue-url': { type: 'string' },
+  'dry-run': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } satisfies ParseArgsConfig['options'];
 
@@ -385,6 +393,32 @@ async function webhookSecret(values: Values, io: Io): Promise<number> {
   return 0;
 }
 
+/** Dead-letter files of the local stack: what its Scheduler and bus gave up delivering. */
+const LOCAL_DEAD_LETTER_FILES = ['schedule-dlq.json', 'event-dlq.jsonl'];
+
+/** `hitl redrive --queue-url …`: the dead letters of a deployed stack back to their functions (local/redrive.ts). */
+async function redriveCommand(values: Values, io: Io): Promise<number> {
+  const queueUrl = values['queue-url'];
+  if (!queueUrl) {
+    const stateDir = resolve(values['state-dir'] ?? '.hitl');
+    const held = LOCAL_DEAD_LETTER_FILES.map((f) => join(stateDir, f)).filter((f) => existsSync(f) && readFileSync(f, 'utf8').trim() !== '' && readFileSync(f, 'utf8').trim() !== '[]');
+    throw new UsageError(
+      `hitl redrive --queue-url <url>: the dead-letter queue of a deployed stack (stack output DeadLetterQueueUrl). The local stack has no SQS: it keeps failed deliveries in ${LOCAL_DEAD_LETTER_FILES.join(' and ')} under ${stateDir}${held.length ? ` (now: ${held.join(', ')})` : ' (none now)'}; fix the cause and run the request again.`,
+    );
+  }
+  const config = values.region ? { region: values.region } : {};
+  const sqs = new SQSClient(config);
+  const lambda = new LambdaClient(config);
+  try {
+    const result = await redrive({ sqs, lambda, queueUrl, max: number(values.max, '--max'), dryRun: values['dry-run'], log: io.err });
+    io.out(values.json ? printableJson(result) : `${values['dry-run'] ? 'would redrive' : 'redriven'} ${result.redriven}, left ${result.skipped}, failed ${result.failed}`);
+    return result.failed > 0 ? 1 : 0;
+  } finally {
+    sqs.destroy();
+    lambda.destroy();
+  }
+}
+
 const AGE = /^(\d+)(m|h|d|w)$/;
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const AGE_MS = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
@@ -606,6 +640,8 @@ export async function main(argv: string[], terminal: Io = defaultIo): Promise<nu
         return await demo(values, io);
       case 'env':
         return env(values, io);
+      case 'redrive':
+        return await redriveCommand(values, io);
       case 'webhook-secret':
         return await webhookSecret(values, io);
       case 'token':

@@ -22,10 +22,11 @@ function configFromEnv(text: string): DeploymentConfig {
 /** Config and tables from the environment. */
 export function storeDepsFromEnv(fn: string, env: NodeJS.ProcessEnv, clients: StoreClients): StoreDeps {
   const doc = documentClient(clients.dynamodb);
-  const requests = new RequestStore(doc, requireEnv(ENV.requestsTable, env));
+  const config = configFromEnv(requireEnv(ENV.config, env));
+  const requests = new RequestStore(doc, requireEnv(ENV.requestsTable, env), config.pendingShards);
   const decisionLog = new DecisionLog(doc, requireEnv(ENV.decisionsTable, env));
   return {
-    config: configFromEnv(requireEnv(ENV.config, env)),
+    config,
     requests,
     decisionLog,
     ledger: new Ledger(requests, decisionLog),

@@ -4,6 +4,7 @@ import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { logRetention } from '../observability.ts';
 
 export interface LoggedStageProps {
   throttle: { rateLimit: number; burstLimit: number };
@@ -16,7 +17,7 @@ export interface LoggedStageProps {
 /** Adds the stage to `api`, and its log group (id `AccessLogs`) to `scope`. */
 export function addLoggedStage(scope: Construct, api: apigw.HttpApi, props: LoggedStageProps): { stage: apigw.HttpStage; accessLogs: logs.LogGroup } {
   const accessLogs = new logs.LogGroup(scope, 'AccessLogs', {
-    retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    retention: props.logRetention ?? logRetention(scope),
     removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
   });
   const stage = api.addStage('DefaultStage', {

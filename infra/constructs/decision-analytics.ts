@@ -25,6 +25,7 @@ import { NAMED_QUERIES } from '#shared/analytics/queries.ts';
 import { ENV } from '#shared/env.ts';
 import { HandlerFunction } from './handler-function.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
+import { logRetention, retainAutoDeleteProviderLogs } from '../observability.ts';
 
 /** S3 prefixes in the analytics bucket. */
 export const ANALYTICS_PREFIX = { decisions: 'decisions/', errors: 'errors/', results: 'athena-results/' } as const;
@@ -130,6 +131,8 @@ export class DecisionAnalytics extends Construct {
       autoDeleteObjects: destroy,
     });
 
+    if (destroy) retainAutoDeleteProviderLogs(this);
+
     // ---- catalog -------------------------------------------------------------------------------------
     this.database = new glue.CfnDatabase(this, 'Database', {
       catalogId: Aws.ACCOUNT_ID,
@@ -167,7 +170,7 @@ export class DecisionAnalytics extends Construct {
     this.table.addResourceDependency(this.database);
 
     // ---- delivery ------------------------------------------------------------------------------------
-    const deliveryLogs = new logs.LogGroup(this, 'DeliveryLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy });
+    const deliveryLogs = new logs.LogGroup(this, 'DeliveryLogs', { retention: logRetention(this), removalPolicy });
     this.deliveryStream = new firehose.DeliveryStream(this, 'DeliveryStream', {
       encryption: firehose.StreamEncryption.awsOwnedKey(),
       destination: new firehose.S3Bucket(this.bucket, {

@@ -13,7 +13,6 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -82,7 +81,7 @@ export class DecisionWebhooks extends Construct {
       memorySize: 256,
       logRemovalPolicy: removalPolicy,
     });
-    this.handler.function.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new destinations.SqsDestination(props.deadLetterQueue) });
+    this.handler.failInto(props.deadLetterQueue);
     this.secret.grantRead(this.handler.role);
     // The tables themselves, not their indexes: a row by key, a conditional update, one appended event.
     this.handler.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [props.requestsTable.tableArn] }));

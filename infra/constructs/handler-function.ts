@@ -1,15 +1,19 @@
 /**
  * One Lambda handler from `functions/`: Node.js 22 on arm64, bundled by the local esbuild as minified ESM
- * (with source maps when SOURCE_MAPS_CONTEXT is set), its own log group and a role that may write only to
- * that log group.
+ * (with source maps when SOURCE_MAPS_CONTEXT is set), its own log group (retention from the config) and a
+ * role that may write only to that log group; X-Ray active tracing when the config turns it on.
  */
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '#shared/metrics.ts';
+import { acknowledgeWildcardResource } from '../nag.ts';
+import { functionTracing, logRetention } from '../observability.ts';
 import { LOCK_FILE, REPO_ROOT, repoFileExists, repoPath } from '../paths.ts';
 
 /** CloudFormation metadata key on each AWS::Lambda::Function: the handler's entry path relative to the repo. */
@@ -61,7 +65,7 @@ export interface HandlerFunctionProps {
   readonly memorySize?: number;
   /**
    * How long the function's log group keeps events.
-   * @default logs.RetentionDays.ONE_MONTH
+   * @default - the config's `logRetentionDays` (context LOG_RETENTION_CONTEXT), else one month
    */
   readonly logRetention?: logs.RetentionDays;
   /**
@@ -93,9 +97,10 @@ export class HandlerFunction extends Construct {
     this.entry = props.entry;
     // Parsing a bundle's source map at load costs each cold start (docs/benchmarks.md): only when asked for.
     const sourceMaps = this.node.tryGetContext(SOURCE_MAPS_CONTEXT) === true;
+    const tracing = functionTracing(this);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      retention: props.logRetention ?? logRetention(this),
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
     // An own role instead of the AWS managed basic execution policy: logs go to this log group only.
@@ -117,6 +122,7 @@ export class HandlerFunction extends Construct {
       memorySize,
       role: this.role,
       logGroup: this.logGroup,
+      tracing,
       environment: {
         ...(sourceMaps ? { NODE_OPTIONS: '--enable-source-maps' } : {}),
         POWERTOOLS_SERVICE_NAME,
@@ -140,6 +146,9 @@ export class HandlerFunction extends Construct {
       },
     });
     (this.function.node.defaultChild as lambda.CfnFunction).addMetadata(HANDLER_METADATA_KEY, props.entry);
+    if (tracing) {
+      acknowledgeWildcardResource(this.role, '*', 'X-Ray trace writes (xray:PutTraceSegments, PutTelemetryRecords), added by CDK for active tracing, have no resource-level permissions.');
+    }
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
       reason: 'Pinned to nodejs22.x: the bundle targets node22 and the handlers are tested on it; a runtime upgrade is a deliberate, tested change.',
@@ -148,5 +157,17 @@ export class HandlerFunction extends Construct {
 
   addEnvironment(name: string, value: string): void {
     this.function.addEnvironment(name, value);
+  }
+
+  /**
+   * For asynchronous invocations (rule targets, schedules): how often Lambda retries one that threw, how long
+   * an event may wait, and the queue an event goes to once both run out (`hitl redrive` sends it back).
+   */
+  failInto(deadLetterQueue: sqs.IQueue, options: { retryAttempts?: number; maxEventAge?: Duration } = {}): void {
+    this.function.configureAsyncInvoke({
+      retryAttempts: options.retryAttempts ?? 2,
+      maxEventAge: options.maxEventAge ?? Duration.hours(6),
+      onFailure: new destinations.SqsDestination(deadLetterQueue),
+    });
   }
 }

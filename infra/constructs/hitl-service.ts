@@ -15,7 +15,6 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { encodeConfigEnv, MAX_CONFIG_ENV_BYTES } from '#shared/config-env.ts';
 import { ENV } from '#shared/env.ts';
@@ -37,6 +36,7 @@ import { SigningSecret } from './signing-secret.ts';
 import { SlackChannel } from './slack-channel.ts';
 import { SloAlarms } from './slo-alarms.ts';
 import { acknowledgeWildcardResource } from '../nag.ts';
+import { LOG_RETENTION_CONTEXT, TRACING_CONTEXT } from '../observability.ts';
 import { grantSendEmailFrom } from '../ses.ts';
 
 export interface HitlServiceProps {
@@ -127,6 +127,8 @@ export class HitlService extends Construct {
     const config = parseDeploymentConfig(props.config, props.configSource ?? 'hitl config');
     this.config = config;
     this.node.setContext(SOURCE_MAPS_CONTEXT, config.sourceMaps);
+    this.node.setContext(LOG_RETENTION_CONTEXT, config.logRetentionDays);
+    this.node.setContext(TRACING_CONTEXT, config.tracing);
     const configEnv = encodeConfigEnv(config);
     this.configEnv = configEnv;
     if (Buffer.byteLength(configEnv) > MAX_CONFIG_ENV_BYTES) {
@@ -166,6 +168,12 @@ export class HitlService extends Construct {
       scheduleGroupName: `${name}-expiry`,
       removalPolicy,
     });
+    // What runs asynchronously (the status-change rule's settle, the schedules' expire, the minute's monitor)
+    // ends in the dead-letter queue once Lambda's retries run out, rather than being dropped.
+    settle.failInto(this.scheduling.deadLetterQueue);
+    expire.failInto(this.scheduling.deadLetterQueue);
+    // A missed minute is made good by the next one: no retries, and an old event is not worth running.
+    monitor.failInto(this.scheduling.deadLetterQueue, { retryAttempts: 0, maxEventAge: Duration.minutes(5) });
     this.api = new ReviewApi(this, 'Api', {
       respondFunction: respond.function,
       rateLimit: props.apiThrottle?.rateLimit ?? config.api.rateLimit,
@@ -285,9 +293,7 @@ export class HitlService extends Construct {
       functions: { Route: route.function, Request: request.function, Respond: respond.function, Expire: expire.function, Monitor: monitor.function, Settle: settle.function },
       alarmTopic: props.alarmTopic,
     });
-    for (const email of props.alarmEmails ?? config.alarms.emails ?? []) {
-      this.alarms.alarmTopic.addSubscription(new subscriptions.EmailSubscription(email));
-    }
+    for (const email of props.alarmEmails ?? config.alarms.emails ?? []) this.alarms.subscribeEmail(email);
 
     // Attach to an agent's role: start reviews, follow and cancel them, nothing else.
     this.agentPolicy = new iam.ManagedPolicy(this, 'AgentPolicy', {
@@ -347,6 +353,7 @@ export class HitlService extends Construct {
       ['DecisionLogTableName', this.tables.decisionLog.tableName, 'Append-only decision log'],
       ['SigningSecretArn', this.signingSecret.secret.secretArn, 'HMAC keys for review links'],
       ['ScheduleGroupName', this.scheduling.scheduleGroupName, 'EventBridge Scheduler group of expiry schedules'],
+      ['DeadLetterQueueUrl', this.scheduling.deadLetterQueue.queueUrl, 'Deliveries that failed every retry: hitl redrive --queue-url <this>'],
       ['AgentPolicyArn', this.agentPolicy.managedPolicyArn, 'Attach to an agent role: StartExecution, DescribeExecution, StopExecution'],
       ['DecisionBusName', this.decisionBus.eventBusName, 'EventBridge bus of the hitl.decision events (source hitl)'],
       ['AlarmTopicArn', this.alarms.alarmTopic.topicArn, 'Subscribe operators to hitl alarms'],

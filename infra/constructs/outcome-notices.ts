@@ -13,7 +13,6 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { grantSendEmailFrom } from '../ses.ts';
@@ -53,7 +52,7 @@ export class OutcomeNotices extends Construct {
       memorySize: 256,
       logRemovalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    this.handler.function.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(6), onFailure: new destinations.SqsDestination(props.deadLetterQueue) });
+    this.handler.failInto(props.deadLetterQueue);
     // The table itself, not its indexes: a row by key and the conditional claim on the notices.
     this.handler.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resources: [props.requestsTable.tableArn] }));
     grantSendEmailFrom(this.handler.role, this, props.sender, ['ses:SendEmail']);

@@ -29,7 +29,7 @@ export interface ReviewApiProps {
   readonly burstLimit?: number;
   /**
    * How long access logs are kept.
-   * @default logs.RetentionDays.ONE_MONTH
+   * @default - the config's `logRetentionDays`, else one month
    */
   readonly logRetention?: logs.RetentionDays;
   /**

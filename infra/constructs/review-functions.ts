@@ -22,7 +22,7 @@ export interface ReviewFunctionsProps {
   readonly environment?: Record<string, string>;
   /**
    * How long each function's log group keeps events.
-   * @default logs.RetentionDays.ONE_MONTH
+   * @default - the config's `logRetentionDays`, else one month
    */
   readonly logRetention?: logs.RetentionDays;
   /**

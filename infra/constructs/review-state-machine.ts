@@ -15,6 +15,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { acknowledgeWildcardResource } from '../nag.ts';
+import { logRetention } from '../observability.ts';
 
 /** Errors a Lambda invocation may raise before the handler ran; safe to retry. */
 export const LAMBDA_SERVICE_ERRORS = [
@@ -60,7 +61,7 @@ export interface ReviewStateMachineProps {
   readonly backstopTimeout: Duration;
   /**
    * How long the execution log group keeps events.
-   * @default logs.RetentionDays.ONE_MONTH
+   * @default - the config's `logRetentionDays`, else one month
    */
   readonly logRetention?: logs.RetentionDays;
   /**
@@ -162,7 +163,7 @@ export class ReviewStateMachine extends Construct {
     );
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      retention: props.logRetention ?? logRetention(this),
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {

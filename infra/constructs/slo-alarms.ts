@@ -3,15 +3,16 @@
  * metrics; alarms on the oldest pending request, the expiry DLQ, failed executions and function
  * errors notify an SNS topic operators subscribe to.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DIMENSION, METRIC, METRICS_NAMESPACE } from '#shared/metrics.ts';
 
@@ -56,6 +57,10 @@ export class SloAlarms extends Construct {
   /** Someone resumed an execution with a payload that was not the stored Decision. */
   readonly forgedResumesAlarm?: cloudwatch.Alarm;
   readonly functionErrorAlarms: Readonly<Record<string, cloudwatch.Alarm>>;
+  /** Alarm emails SNS could not deliver; made with the first email subscription. */
+  subscriptionDeadLetterQueue?: sqs.Queue;
+  private readonly alarm: (alarmId: string, alarmProps: cloudwatch.AlarmProps) => cloudwatch.Alarm;
+  private readonly dlqDepth: number;
 
   constructor(scope: Construct, id: string, props: SloAlarmsProps) {
     super(scope, id);
@@ -79,15 +84,16 @@ export class SloAlarms extends Construct {
     new events.Rule(this, 'MonitorSchedule', {
       description: 'Publish hitl queue metrics every minute',
       schedule: events.Schedule.rate(Duration.minutes(1)),
-      targets: [new targets.LambdaFunction(props.monitorFunction, { retryAttempts: 0 })],
+      targets: [new targets.LambdaFunction(props.monitorFunction, { retryAttempts: 0, maxEventAge: Duration.minutes(5), deadLetterQueue: props.deadLetterQueue })],
     });
 
-    const alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps): cloudwatch.Alarm => {
+    this.alarm = (alarmId: string, alarmProps: cloudwatch.AlarmProps): cloudwatch.Alarm => {
       const a = new cloudwatch.Alarm(this, alarmId, alarmProps);
       a.addAlarmAction(notify);
       a.addOkAction(notify);
       return a;
     };
+    const alarm = this.alarm;
 
     const oldest: Record<string, cloudwatch.Alarm> = {};
     for (const group of props.reviewerGroups) {
@@ -110,17 +116,12 @@ export class SloAlarms extends Construct {
     }
     this.oldestPendingAlarms = oldest;
 
-    this.deadLetterAlarm = alarm('DeadLetters', {
-      alarmDescription: 'Expiry schedules failed to invoke the expire function; their messages are in the DLQ',
-      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        statistic: cloudwatch.Stats.MAXIMUM,
-        period: Duration.minutes(1),
-      }),
-      threshold: props.dlqDepth,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    this.dlqDepth = props.dlqDepth;
+    this.deadLetterAlarm = this.alarmOnDepth(
+      'DeadLetters',
+      props.deadLetterQueue,
+      'Deliveries failed every retry (expiry schedules, rule targets on the decision bus and on execution status changes, asynchronous invocations); their messages are in the dead-letter queue: see docs/reliability.md, `hitl redrive`',
+    );
 
     this.failedExecutionsAlarm = alarm('FailedExecutions', {
       alarmDescription: 'Review executions failed (invalid input, duplicate request or an internal error)',
@@ -160,5 +161,34 @@ export class SloAlarms extends Construct {
       });
     }
     this.functionErrorAlarms = errors;
+  }
+
+  /** An alarm (to the alarm topic) when `queue` holds at least the config's `alarms.dlqDepth` messages. */
+  alarmOnDepth(alarmId: string, queue: sqs.IQueue, description: string): cloudwatch.Alarm {
+    return this.alarm(alarmId, {
+      alarmDescription: description,
+      metric: queue.metricApproximateNumberOfMessagesVisible({ statistic: cloudwatch.Stats.MAXIMUM, period: Duration.minutes(1) }),
+      threshold: this.dlqDepth,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /** Subscribes `email` to the alarm topic; what SNS cannot deliver goes to a dead-letter queue, which alarms. */
+  subscribeEmail(email: string): void {
+    if (!this.subscriptionDeadLetterQueue) {
+      this.subscriptionDeadLetterQueue = new sqs.Queue(this, 'SubscriptionDeadLetters', {
+        encryption: sqs.QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
+      Validations.of(this.subscriptionDeadLetterQueue).acknowledge({
+        id: 'AwsSolutions-SQS3',
+        reason: 'This queue is itself the dead-letter queue of the alarm topic’s email subscriptions; it has no DLQ of its own.',
+      });
+      this.alarmOnDepth('SubscriptionDeadLettersAlarm', this.subscriptionDeadLetterQueue, 'SNS could not deliver alarm notifications to a subscribed email address; they are in the subscriptions’ dead-letter queue (check the address and the alarms in the console)');
+    }
+    this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(email, { deadLetterQueue: this.subscriptionDeadLetterQueue }));
   }
 }

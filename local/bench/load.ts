@@ -25,8 +25,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { documentClient } from '#shared/clients.ts';
 import { parseKeyRing, reviewUrl, type KeyRing } from '#shared/signing.ts';
 import type { StoredRequest } from '#shared/store/model.ts';
-import { queryItems } from '#shared/store/query.ts';
-import { REQUESTS } from '#shared/tables.ts';
+import { RequestStore } from '#shared/store/requests.ts';
 import { DEMO_REQUEST } from '../demo-agent.ts';
 import { REPO_ROOT, startLocalStack, type LocalStack } from '../stack.ts';
 import { runPool, summarize, timed, type LatencySummary } from './stats.ts';
@@ -115,15 +114,8 @@ async function localTarget(progress: (line: string) => void): Promise<Target> {
 
 /** The group's notified PENDING rows, by execution ARN. */
 async function openRows(target: Target, group: string): Promise<Map<string, StoredRequest>> {
-  const { name, partitionKey } = REQUESTS.pendingIndex;
-  const rows = await queryItems<StoredRequest>(target.doc, {
-    TableName: target.requestsTable,
-    IndexName: name,
-    KeyConditionExpression: '#pk = :group',
-    FilterExpression: 'attribute_exists(notifiedRound) AND #status = :pending',
-    ExpressionAttributeNames: { '#pk': partitionKey, '#status': 'status' },
-    ExpressionAttributeValues: { ':group': group, ':pending': 'PENDING' },
-  });
+  // The shipped shard count; a deployment with another `pendingShards` lists only the rows on these shards.
+  const rows = (await new RequestStore(target.doc, target.requestsTable).pendingByGroup(group)).filter((row) => row.notifiedRound !== undefined);
   return new Map(rows.map((row) => [row.executionArn, row]));
 }
 

@@ -1,15 +1,14 @@
 /** The benchmark's workload: the lesson's refund (the demo agent's request), started through the SDK and decided over HTTP. */
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { StoredRequest } from '#shared/store/model.ts';
-import { queryItems } from '#shared/store/query.ts';
-import { REQUESTS } from '#shared/tables.ts';
+import { RequestStore } from '#shared/store/requests.ts';
 import { DEMO_REQUEST } from '../demo-agent.ts';
 import type { LocalStack } from '../stack.ts';
 
 /** What the workload needs of a stack, whether it runs in this process or in a child process (local/trials). */
 export type StackHandle = Pick<LocalStack, 'stateMachineArn' | 'tables' | 'endpoints' | 'emails'> & { clients: Pick<LocalStack['clients'], 'sfn' | 'doc'> };
 
-const REVIEWER_GROUP = DEMO_REQUEST.reviewerGroup;
+const REVIEWER_GROUP = DEMO_REQUEST.reviewerGroup ?? 'support-leads';
 /** The tier-1 reviewer whose links the benchmark follows. */
 export const REVIEWER = 'lead@example.com';
 
@@ -23,15 +22,8 @@ export async function startRefund(stack: StackHandle, name: string): Promise<str
 
 /** Pending rows whose reviewers have been emailed (the request is fully open), oldest first. */
 export async function openRequests(stack: StackHandle): Promise<StoredRequest[]> {
-  const { name, partitionKey } = REQUESTS.pendingIndex;
-  return queryItems<StoredRequest>(stack.clients.doc, {
-    TableName: stack.tables.requests,
-    IndexName: name,
-    KeyConditionExpression: '#pk = :group',
-    FilterExpression: 'attribute_exists(notifiedRound)',
-    ExpressionAttributeNames: { '#pk': partitionKey },
-    ExpressionAttributeValues: { ':group': REVIEWER_GROUP },
-  });
+  const rows = await new RequestStore(stack.clients.doc, stack.tables.requests).pendingByGroup(REVIEWER_GROUP);
+  return rows.filter((row) => row.notifiedRound !== undefined);
 }
 
 /** requestId → the reviewer's signed link, read from the emails in the mail viewer. */

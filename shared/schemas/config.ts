@@ -12,6 +12,7 @@ import { Member } from './member.ts';
 import { Policy } from './policy.ts';
 import { policyIssues, tierIssues } from './policy-checks.ts';
 import { GroupName } from './review-request.ts';
+import { DEFAULT_PENDING_SHARDS } from '../store/pending-shards.ts';
 
 export { GroupName, MAX_REQUEST_BYTES };
 
@@ -110,6 +111,9 @@ export const Webhooks = z
   })
   .strict();
 export type Webhooks = z.infer<typeof Webhooks>;
+
+/** The retentions CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS: readonly number[] = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 export const DeploymentConfig = z
   .object({
@@ -217,6 +221,22 @@ export const DeploymentConfig = z
      * Off by default: Node parses the map when the bundle loads, which adds to every cold start.
      */
     sourceMaps: z.boolean().default(false),
+    /**
+     * Shards of each reviewer group's key in the `pending-by-age` index (one key takes 1,000 writes a second, a
+     * review about three): raise it for more than ~5,000 reviews a second of one group, never lower it.
+     */
+    pendingShards: z.number().int().min(1).max(64).default(DEFAULT_PENDING_SHARDS),
+    /** Days every log group keeps events: the functions', the state machine's, the APIs' access logs and Firehose's. */
+    logRetentionDays: z
+      .number()
+      .int()
+      .refine((days) => LOG_RETENTION_DAYS.includes(days), `must be a CloudWatch Logs retention: ${LOG_RETENTION_DAYS.join(', ')} days`)
+      .default(30),
+    /**
+     * X-Ray active tracing on every function (the state machine is always traced). Off by default: traces are
+     * billed per trace recorded, and the handlers' own logs and metrics already follow each request.
+     */
+    tracing: z.boolean().default(false),
   })
   .strict()
   .superRefine((config, ctx) => {

@@ -3,10 +3,11 @@
  * table row is the single source of truth for "who decided first" and "which round is current".
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, paginateQuery, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Decision, Vote } from '../schemas/decision.ts';
 import { REQUESTS } from '../tables.ts';
 import type { RequestStatus, StoredRequest, WebhookRecord } from './model.ts';
+import { DEFAULT_PENDING_SHARDS, pendingKey, pendingKeys } from './pending-shards.ts';
 import { queryItems } from './query.ts';
 import type { TxItem } from './transact.ts';
 
@@ -53,6 +54,8 @@ export class RequestStore {
   constructor(
     readonly doc: DynamoDBDocumentClient,
     readonly tableName: string,
+    /** Shards of each group's `pending-by-age` key (the config's `pendingShards`). */
+    readonly pendingShards: number = DEFAULT_PENDING_SHARDS,
   ) {}
 
   /** Strongly consistent: callers decide on what they read. */
@@ -69,7 +72,7 @@ export class RequestStore {
     return {
       Put: {
         TableName: this.tableName,
-        Item: row,
+        Item: row.pendingGroup === undefined ? row : { ...row, pendingGroup: pendingKey(row.pendingGroup, row.requestId, this.pendingShards) },
         ConditionExpression: 'attribute_not_exists(requestId) OR #status = :undeliverable',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':undeliverable': 'UNDELIVERABLE' },
@@ -448,26 +451,59 @@ export class RequestStore {
     return this.byGroup(group, 'FINAL', {});
   }
 
+  /** Every shard of the group's index key queried in parallel, merged oldest first. */
   private async byGroup(group: string, which: 'PENDING' | 'FINAL', options: { limit?: number; createdBefore?: string }): Promise<StoredRequest[]> {
     const { name, partitionKey, sortKey } = REQUESTS.pendingIndex;
     const names: Record<string, string> = { '#pk': partitionKey, '#status': 'status' };
-    const values: Record<string, unknown> = { ':group': group, ':pending': 'PENDING' };
+    const values: Record<string, unknown> = { ':pending': 'PENDING' };
     if (options.createdBefore) {
       names['#sk'] = sortKey;
       values[':before'] = options.createdBefore;
     }
-    return queryItems<StoredRequest>(
-      this.doc,
-      {
-        TableName: this.tableName,
-        IndexName: name,
-        KeyConditionExpression: options.createdBefore ? '#pk = :group AND #sk < :before' : '#pk = :group',
-        FilterExpression: which === 'PENDING' ? '#status = :pending' : '#status <> :pending',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ScanIndexForward: true,
-      },
-      options.limit,
+    const shards = await Promise.all(
+      pendingKeys(group, this.pendingShards).map((key) =>
+        queryItems<StoredRequest>(
+          this.doc,
+          {
+            TableName: this.tableName,
+            IndexName: name,
+            KeyConditionExpression: options.createdBefore ? '#pk = :key AND #sk < :before' : '#pk = :key',
+            FilterExpression: which === 'PENDING' ? '#status = :pending' : '#status <> :pending',
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: { ...values, ':key': key },
+            ScanIndexForward: true,
+          },
+          options.limit,
+        ),
+      ),
     );
+    const merged = shards.flat().sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.requestId < b.requestId ? -1 : 1));
+    return options.limit === undefined ? merged : merged.slice(0, options.limit);
+  }
+
+  /** How many of the group's requests are pending: every shard counted in parallel. */
+  async countPendingByGroup(group: string): Promise<number> {
+    const { name, partitionKey } = REQUESTS.pendingIndex;
+    const counts = await Promise.all(
+      pendingKeys(group, this.pendingShards).map(async (key) => {
+        let count = 0;
+        const pages = paginateQuery(
+          { client: this.doc },
+          {
+            TableName: this.tableName,
+            IndexName: name,
+            KeyConditionExpression: '#pk = :key',
+            // Decided rows stay in the index until their executions are told; they are not queued.
+            FilterExpression: '#status = :pending',
+            ExpressionAttributeNames: { '#pk': partitionKey, '#status': 'status' },
+            ExpressionAttributeValues: { ':key': key, ':pending': 'PENDING' },
+            Select: 'COUNT',
+          },
+        );
+        for await (const page of pages) count += page.Count ?? 0;
+        return count;
+      }),
+    );
+    return counts.reduce((a, b) => a + b, 0);
   }
 }

@@ -11,6 +11,7 @@ import { Ledger } from '#shared/store/ledger.ts';
 import { RequestStore, type FinishArgs } from '#shared/store/requests.ts';
 import type { LocalDynamo } from '../support/dynamo.ts';
 import { pendingRow, startStore } from '../support/store.ts';
+import { DEFAULT_PENDING_SHARDS, pendingKey } from '#shared/store/pending-shards.ts';
 
 let dynamo: LocalDynamo;
 let requests: RequestStore;
@@ -97,7 +98,7 @@ describe('requests table', () => {
     expect(events.map((e) => e.at)).toEqual([row?.resumedAt]);
     expect(row?.taskToken).toBeUndefined();
     // The winner kept the row in the queue index only if its decision event was still owed.
-    expect(row?.pendingGroup).toBe(results[0] ? 'billing' : undefined);
+    expect(row?.pendingGroup).toBe(results[0] ? pendingKey('billing', 'r-1', DEFAULT_PENDING_SHARDS) : undefined);
     expect(await ledger.resumed('r-1', '2026-03-08T10:01:03.000Z', 'token-r-1', false, resumed('2026-03-08T10:01:03.000Z'))).toBe(false);
     expect((await log.forRequest('r-1')).filter((e) => e.event === 'resumed')).toHaveLength(1);
   });

@@ -22,6 +22,7 @@ import type { LogEvent, StoredRequest } from '#shared/store/model.ts';
 import { RequestStore } from '#shared/store/requests.ts';
 import { startDynamo, type LocalDynamo } from '../support/dynamo.ts';
 import { startSes, type SesEmulator, type StoredEmail } from '../support/ses.ts';
+import { DEFAULT_PENDING_SHARDS, pendingKey } from '#shared/store/pending-shards.ts';
 
 const BASE_URL = 'https://review.example.test';
 const SECRET = JSON.stringify({ current: 'k2', k1: 'an-older-key-that-still-verifies-0001', k2: 'the-current-link-signing-key-000002' });
@@ -316,7 +317,7 @@ describe('request function', () => {
     const before = Date.now();
     const { requestId, taskToken, executionArn: arn } = await startReview(refund());
     const stored = await row(requestId);
-    expect(stored).toMatchObject({ status: 'PENDING', tier: 1, round: 1, taskToken, executionArn: arn, pendingGroup: 'support-leads', actionType: 'approval#refund', notifiedTier: 1, notifiedRound: 1 });
+    expect(stored).toMatchObject({ status: 'PENDING', tier: 1, round: 1, taskToken, executionArn: arn, pendingGroup: pendingKey('support-leads', requestId, DEFAULT_PENDING_SHARDS), actionType: 'approval#refund', notifiedTier: 1, notifiedRound: 1 });
     const expiresAt = Date.parse(stored.expiresAt);
     expect(expiresAt).toBeGreaterThanOrEqual(before + 1800_000);
     expect(expiresAt).toBeLessThanOrEqual(Date.now() + 1800_000);

@@ -20,6 +20,7 @@ import type { ReviewRequestInput } from '#shared/schemas/review-request.ts';
 import type { LogEvent, StoredRequest } from '#shared/store/model.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 import { pollUntil } from '#local/bench/stats.ts';
+import { DEFAULT_PENDING_SHARDS, pendingKey } from '#shared/store/pending-shards.ts';
 
 let stack: TestStack;
 let orders = 0;
@@ -286,7 +287,7 @@ describe('a crash between the decision and SendTaskSuccess', () => {
     const decidedAt = new Date(Date.now() - 5 * 60_000).toISOString();
     const decision = buildDecision(open, new Date(decidedAt), { outcome: 'denied', decidedBy: 'lead@example.com', reason: 'crashed right after' });
     const decided = await ledger.finish(requestId, { status: 'DECIDED', decision, at: decidedAt, expectedRound: 1 }, { requestId, event: 'decided', at: decidedAt, actor: 'lead@example.com', tier: 1, decision, ...decisionIndexKeys(open, decidedAt) });
-    expect(decided).toMatchObject({ status: 'DECIDED', resumeClaimedAt: decidedAt, pendingGroup: open.reviewerGroup });
+    expect(decided).toMatchObject({ status: 'DECIDED', resumeClaimedAt: decidedAt, pendingGroup: pendingKey(open.reviewerGroup, requestId, DEFAULT_PENDING_SHARDS) });
     expect((await stack.clients.sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('RUNNING');
 
     const monitor = stack.resources.functions.find((f) => f.handlerFile === 'functions/monitor.ts')!.logicalId;

@@ -9,6 +9,9 @@ import { buildStack, SLACK_TEST_CONFIG, TEST_CONFIG } from '../support/synth.ts'
 /** The test config with decision webhooks on: the webhook function, its rule and its secret are built. */
 const WITH_WEBHOOKS = { config: { ...TEST_CONFIG, webhooks: { allowedHosts: ['agent.example.com'] } } };
 
+/** Tracing on, a throwaway stack (auto-deleted buckets) and alarm emails (their subscriptions' dead-letter queue). */
+const TRACED_DEV = { config: { ...TEST_CONFIG, dev: true, tracing: true, alarms: { ...TEST_CONFIG.alarms, emails: ['ops@example.com'] } } };
+
 function findings(report: PolicyValidationPluginReport): string[] {
   return report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.severity} ${v.ruleName} at ${r.constructPath}`));
 }
@@ -43,6 +46,11 @@ describe('AWS Solutions checks (cdk-nag)', () => {
     expect(findings(new AwsSolutionsChecks().validateScope(app))).toEqual([]);
   });
 
+  it('find none with tracing on, in a throwaway stack with alarm emails', () => {
+    const { app } = buildStack(TRACED_DEV);
+    expect(findings(new AwsSolutionsChecks().validateScope(app))).toEqual([]);
+  });
+
   it('find no unacknowledged errors or warnings with the Slack channel enabled, and its acknowledgements are real', () => {
     const { app } = buildStack({ config: SLACK_TEST_CONFIG });
     expect(findings(new AwsSolutionsChecks().validateScope(app))).toEqual([]);
@@ -67,7 +75,7 @@ describe('AWS Solutions checks (cdk-nag)', () => {
     expect(() => app.synth()).toThrow(/AwsSolutions-SQS4/);
   });
 
-  it.each([['the test config', {}], ['decision webhooks on', WITH_WEBHOOKS]])('acknowledge only real findings, each with a specific reason (%s)', (_name, options) => {
+  it.each([['the test config', {}], ['decision webhooks on', WITH_WEBHOOKS], ['tracing on, throwaway, alarm emails', TRACED_DEV]])('acknowledge only real findings, each with a specific reason (%s)', (_name, options) => {
     const { app } = buildStack(options);
     const hidden = unacknowledgedChecks().validateScope(app).violations;
     const acks = acknowledgements(app);

@@ -243,6 +243,8 @@ describe('least privilege', () => {
     const sorted = (xs: string[]) => [...xs].sort();
     // Route, respond, expire, settle and monitor end requests and put their hitl.decision events on the bus.
     const publish = ['events:PutEvents'];
+    // Expire, settle and monitor also run asynchronously: Lambda sends an event that failed every retry to the dead-letter queue.
+    const deadLetters = ['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage'];
     expect(permissionsOf('route')).toEqual(sorted([...logs, ...publish, 'dynamodb:GetItem@requests', 'dynamodb:PutItem@requests', 'dynamodb:UpdateItem@requests', 'dynamodb:PutItem@log']));
     expect(permissionsOf('request')).toEqual(
       sorted([
@@ -263,7 +265,7 @@ describe('least privilege', () => {
           // A cancel (settle) emails nobody: the conclude function tells the other reviewers.
           ...(name === 'settle' ? linkAndSchedules.filter((a) => !a.startsWith('ses:')) : linkAndSchedules),
           // The web inbox lists each group's queue.
-          ...(name === 'respond' ? ['dynamodb:Query@requests'] : []),
+          ...(name === 'respond' ? ['dynamodb:Query@requests'] : deadLetters),
           'dynamodb:GetItem@requests',
           'dynamodb:UpdateItem@requests',
           'dynamodb:PutItem@log',
@@ -274,7 +276,7 @@ describe('least privilege', () => {
     }
     // The monitor also finishes resumes a crash left undone.
     expect(permissionsOf('monitor')).toEqual(
-      sorted([...logs, ...publish, 'dynamodb:Query@requests', 'dynamodb:GetItem@requests', 'dynamodb:UpdateItem@requests', 'dynamodb:PutItem@log', 'states:SendTaskSuccess']),
+      sorted([...logs, ...publish, ...deadLetters, 'dynamodb:Query@requests', 'dynamodb:GetItem@requests', 'dynamodb:UpdateItem@requests', 'dynamodb:PutItem@log', 'states:SendTaskSuccess']),
     );
     // …and the monitor's Query reaches the pending index only, not the table.
     const monitorQuery = statementsOfRole(roleOfFunction('monitor')).find((s) => list(s.Action).includes('dynamodb:Query') && list(s.Action).length === 1);
