@@ -15,7 +15,7 @@ import { decodeConfigEnv } from '#shared/config-env.ts';
 import { ENV } from '#shared/env.ts';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, functionArn, functionNameOf } from './aws-ids.ts';
 import { systemClock, type Clock } from './clock.ts';
-import { ensureTables, startDynamoLocal } from './dynamodb.ts';
+import { checkJava, ensureTables, startDynamoLocal } from './dynamodb.ts';
 import { startThreadServer } from './server-thread.ts';
 import { EventBus } from './events/bus.ts';
 import { forwardRules, type LocalForward } from './events/forwards.ts';
@@ -253,6 +253,7 @@ function tableFromEnv(resources: StackResources, key: string): string {
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? (() => undefined);
+  if (!options.dynamodb) checkJava();
   const stateDir = resolve(options.stateDir ?? DEFAULT_STATE_DIR);
   ensurePrivateDir(stateDir);
   const fsync = options.fsync ?? false;

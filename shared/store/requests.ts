@@ -6,6 +6,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Decision, Vote } from '../schemas/decision.ts';
 import { REQUESTS } from '../tables.ts';
+import { argOrderOf, withArgOrder } from './arg-order.ts';
 import type { RequestStatus, StoredRequest, WebhookRecord } from './model.ts';
 import { queryItems } from './query.ts';
 import type { TxItem } from './transact.ts';
@@ -58,7 +59,7 @@ export class RequestStore {
   /** Strongly consistent: callers decide on what they read. */
   async get(requestId: string): Promise<StoredRequest | undefined> {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [REQUESTS.partitionKey]: requestId }, ConsistentRead: true }));
-    return out.Item as StoredRequest | undefined;
+    return withArgOrder(out.Item as StoredRequest | undefined);
   }
 
   /**
@@ -69,7 +70,7 @@ export class RequestStore {
     return {
       Put: {
         TableName: this.tableName,
-        Item: row,
+        Item: { ...row, ...(argOrderOf(row.request) ? { argOrder: argOrderOf(row.request) } : {}) },
         ConditionExpression: 'attribute_not_exists(requestId) OR #status = :undeliverable',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':undeliverable': 'UNDELIVERABLE' },
@@ -89,7 +90,7 @@ export class RequestStore {
       ReturnValues: 'ALL_NEW',
     });
     const out = await conditional(() => this.doc.send(update));
-    return out === false ? undefined : (out.Attributes as StoredRequest);
+    return out === false ? undefined : withArgOrder(out.Attributes as StoredRequest);
   }
 
   /**
@@ -199,7 +200,7 @@ export class RequestStore {
       ReturnValues: 'ALL_NEW',
     });
     const out = await conditional(() => this.doc.send(update));
-    if (out !== false) return out.Attributes as StoredRequest;
+    if (out !== false) return withArgOrder(out.Attributes as StoredRequest);
     // A row written before waiters existed has no map to add to.
     const first = new UpdateCommand({
       TableName: this.tableName,
@@ -211,7 +212,7 @@ export class RequestStore {
       ReturnValues: 'ALL_NEW',
     });
     const created = await conditional(() => this.doc.send(first));
-    return created === false ? undefined : (created.Attributes as StoredRequest);
+    return created === false ? undefined : withArgOrder(created.Attributes as StoredRequest);
   }
 
   /** A waiting execution ended on its own (stopped, failed): stop resuming it. */
@@ -372,7 +373,7 @@ export class RequestStore {
       ReturnValues: 'ALL_NEW',
     });
     const out = await conditional(() => this.doc.send(update));
-    return out === false ? undefined : (out.Attributes as StoredRequest);
+    return out === false ? undefined : withArgOrder(out.Attributes as StoredRequest);
   }
 
   /** Record which tier and round were emailed; ignored if the request has moved on meanwhile. */
@@ -410,7 +411,7 @@ export class RequestStore {
   /** A respondent's open in-app requests, oldest first (sparse index; a row leaves it when it ends). */
   async pendingByRespondent(respondentId: string, limit = 100): Promise<StoredRequest[]> {
     const { name, partitionKey } = REQUESTS.respondentIndex;
-    return queryItems<StoredRequest>(
+    return (await queryItems<StoredRequest>(
       this.doc,
       {
         TableName: this.tableName,
@@ -423,7 +424,7 @@ export class RequestStore {
         ScanIndexForward: true,
       },
       limit,
-    );
+    )).map(withArgOrder);
   }
 
   /** Final rows of a group whose executions have not all been told yet (a resume a crash left undone). */
@@ -439,7 +440,7 @@ export class RequestStore {
       names['#sk'] = sortKey;
       values[':before'] = options.createdBefore;
     }
-    return queryItems<StoredRequest>(
+    return (await queryItems<StoredRequest>(
       this.doc,
       {
         TableName: this.tableName,
@@ -451,6 +452,6 @@ export class RequestStore {
         ScanIndexForward: true,
       },
       options.limit,
-    );
+    )).map(withArgOrder);
   }
 }
