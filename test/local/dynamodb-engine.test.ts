@@ -12,19 +12,10 @@ import { DescribeStreamCommand, DynamoDBStreamsClient, ListStreamsCommand } from
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '#local/bench/stats.ts';
-import { checkJava, JavaRuntimeMissingError, startDynamoLocal } from '#local/dynamodb.ts';
+import { alive, checkJava, JavaRuntimeMissingError, startDynamoLocal } from '#local/dynamodb.ts';
 import { REPO_ROOT } from '#local/stack.ts';
 import { startChildStack } from '#local/trials/child-stack.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
 const childrenOf = (pid: number) => spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
