@@ -1,5 +1,5 @@
 /**
- * The data access the handlers and the report CLI use, against dynalite: the pending queue oldest first,
+ * The data access the handlers and the report CLI use, against DynamoDB Local: the pending queue oldest first,
  * first decision wins (written with its final event in one transaction), and the decision log's analyst
  * queries (by agent, action type, time window).
  */
