@@ -8,6 +8,7 @@ export default defineConfig({
         test: {
           name: 'local',
           include: ['test/local/**/*.test.ts'],
+          globalSetup: ['test/support/dynamo-engine.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,
@@ -17,6 +18,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/support/dynamo-engine.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
           fileParallelism: false,

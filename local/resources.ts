@@ -90,6 +90,7 @@ function tableInput(name: string, p: Record<string, unknown>): CreateTableComman
     Projection: i.Projection as never,
     ...(p.BillingMode === 'PAY_PER_REQUEST' ? {} : { ProvisionedThroughput: (i.ProvisionedThroughput ?? { ReadCapacityUnits: 1, WriteCapacityUnits: 1 }) as never }),
   }));
+  const stream = p.StreamSpecification as { StreamViewType?: string } | undefined;
   const locals = (p.LocalSecondaryIndexes as Record<string, unknown>[] | undefined)?.map((i) => ({
     IndexName: i.IndexName as string,
     KeySchema: i.KeySchema as never,
@@ -103,6 +104,7 @@ function tableInput(name: string, p: Record<string, unknown>): CreateTableComman
     ...(p.BillingMode === 'PAY_PER_REQUEST' ? {} : { ProvisionedThroughput: (p.ProvisionedThroughput ?? { ReadCapacityUnits: 1, WriteCapacityUnits: 1 }) as never }),
     ...(indexes?.length ? { GlobalSecondaryIndexes: indexes } : {}),
     ...(locals?.length ? { LocalSecondaryIndexes: locals } : {}),
+    ...(stream?.StreamViewType ? { StreamSpecification: { StreamEnabled: true, StreamViewType: stream.StreamViewType as never } } : {}),
   };
 }
 

@@ -1,8 +1,7 @@
 /** Runs in a stand-in's worker thread (server-thread.ts): starts the one server it is given, on 127.0.0.1. */
 import type { Server } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createDynamoServer } from './dynamodb.ts';
-import { closeServer, keepIdleConnections, listen } from './http.ts';
+import { closeServer, keepIdleConnections } from './http.ts';
 import { startSes } from './ses.ts';
 import type { ThreadServerData, ThreadServerMessage } from './server-thread.ts';
 
@@ -10,11 +9,6 @@ const data = workerData as ThreadServerData;
 const post = (message: ThreadServerMessage) => parentPort!.postMessage(message);
 
 async function start(): Promise<{ server: Server; stop?: () => void }> {
-  if (data.kind === 'dynamodb') {
-    const server = createDynamoServer(data.path, { fsync: data.fsync });
-    await listen(server, data.port, data.what);
-    return { server };
-  }
   const ses = await startSes(data.port, data.path, { fsync: data.fsync, warn: (line) => post({ type: 'warn', line }) });
   keepIdleConnections(ses.server);
   if (!ses.server.listening) throw Object.assign(new Error(`Port ${data.port} for ${data.what} is in use`), { code: 'EADDRINUSE' });

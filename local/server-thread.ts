@@ -1,17 +1,16 @@
 /**
- * A stand-in in a worker thread of its own: DynamoDB (dynalite and its transaction front, dynamodb.ts) and SES
- * (ses.ts). The handlers, the Step Functions engine and the other stand-ins share the main thread, so table and
- * mail work get the machine's other core. A worker dies with its process, so a kill -9 of the stack leaves
- * nothing behind, and the next start recovers from the same files as before.
+ * A stand-in in a worker thread of its own: SES (ses.ts). The handlers, the Step Functions engine and the other
+ * stand-ins share the main thread, so mail work gets the machine's other core. A worker dies with its process,
+ * so a kill -9 of the stack leaves nothing behind, and the next start recovers from the same files as before.
  */
 import { Worker } from 'node:worker_threads';
 import { PortInUseError } from './http.ts';
 
 export interface ThreadServerData {
-  kind: 'dynamodb' | 'ses';
-  /** What the server is, for messages ("DynamoDB (dynalite)"). */
+  kind: 'ses';
+  /** What the server is, for messages ("SES and the mail viewer"). */
   what: string;
-  /** Its state: dynalite's data directory, or the mail file. */
+  /** Its state: the mail file. */
   path: string | undefined;
   fsync: boolean;
   /** 0 picks a free one. */

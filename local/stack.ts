@@ -15,7 +15,7 @@ import { decodeConfigEnv } from '#shared/config-env.ts';
 import { ENV } from '#shared/env.ts';
 import { LOCAL_ACCOUNT, LOCAL_CREDENTIALS, LOCAL_REGION, functionArn, functionNameOf } from './aws-ids.ts';
 import { systemClock, type Clock } from './clock.ts';
-import { ensureTables } from './dynamodb.ts';
+import { checkJava, ensureTables, startDynamoLocal } from './dynamodb.ts';
 import { startThreadServer } from './server-thread.ts';
 import { EventBus } from './events/bus.ts';
 import { forwardRules, type LocalForward } from './events/forwards.ts';
@@ -102,6 +102,11 @@ export interface LocalStackOptions {
    * to, or a JSON Lines file each is appended to (see local/events/forwards.ts).
    */
   forwardEvents?: readonly LocalForward[];
+  /**
+   * A DynamoDB that is already running (tests share one engine per run) instead of the stack's own DynamoDB
+   * Local in `<stateDir>/dynamodb`; `tablePrefix` keeps this stack's tables apart from the others'.
+   */
+  dynamodb?: { endpoint: string; tablePrefix: string };
 }
 
 export interface LocalStack {
@@ -248,6 +253,7 @@ function tableFromEnv(resources: StackResources, key: string): string {
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const log = options.log ?? (() => undefined);
+  if (!options.dynamodb) checkJava();
   const stateDir = resolve(options.stateDir ?? DEFAULT_STATE_DIR);
   ensurePrivateDir(stateDir);
   const fsync = options.fsync ?? false;
@@ -265,6 +271,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
 
   try {
+    // The JVM starts meanwhile (seconds); it stops last, after the handlers that use it.
+    const dynamoStarting = options.dynamodb ? undefined : startDynamoLocal({ dbPath: join(stateDir, 'dynamodb'), port: wanted.dynamodb, log });
+    cleanup.push(async () => (await dynamoStarting?.catch(() => undefined))?.stop());
     const synth = await synthesize({ repoRoot: REPO_ROOT, outDir: options.cdkOutDir ?? join(stateDir, 'cdk.out'), context: options.context, force: options.forceSynth });
     log(synth.cached ? 'template unchanged since the last synth' : `synthesized ${synth.stackName} in ${(synth.durationMs / 1000).toFixed(1)} s`);
 
@@ -278,7 +287,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const template = structuredClone(synth.template);
     options.amendTemplate?.(template);
-    const resolver = new TemplateResolver(template, { stackName: synth.stackName, respondUrl });
+    const resolver = new TemplateResolver(template, { stackName: synth.stackName, respondUrl, tablePrefix: options.dynamodb?.tablePrefix });
     const resources = readStackResources(resolver);
     // Review links lead to the local respond server, also when the config names a custom domain (publicBaseUrl).
     for (const fn of resources.functions) if (fn.env[ENV.baseUrl] !== undefined) fn.env[ENV.baseUrl] = `${respondUrl}/`;
@@ -353,15 +362,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ['events', createEventsServer(events), 'EventBridge API'],
     ];
     const ports: Ports = { ...wanted, respond: respondPort };
-    // DynamoDB and SES each in a worker thread: the handlers and the engine keep this thread.
-    for (const [key, kind, path, what] of [
-      ['dynamodb', 'dynamodb', join(stateDir, 'dynamodb'), 'DynamoDB (dynalite)'],
-      ['ses', 'ses', join(stateDir, 'mail.jsonl'), 'SES and the mail viewer'],
-    ] as const) {
-      const threaded = await startThreadServer({ kind, what, path, fsync, port: wanted[key] }, log);
-      cleanup.push(() => threaded.close());
-      ports[key] = threaded.port;
-    }
+    // DynamoDB is AWS's DynamoDB Local, a JVM of its own; SES in a worker thread: the handlers and the engine keep this thread.
+    ports.dynamodb = options.dynamodb ? Number(new URL(options.dynamodb.endpoint).port) : (await dynamoStarting!).port;
+    const ses = await startThreadServer({ kind: 'ses', what: 'SES and the mail viewer', path: join(stateDir, 'mail.jsonl'), fsync, port: wanted.ses }, log);
+    cleanup.push(() => ses.close());
+    ports.ses = ses.port;
     for (const [key, server, what] of servers) {
       ports[key] = await listen(server, wanted[key], what);
       cleanup.push(() => closeServer(server));

@@ -36,11 +36,14 @@ export interface ResolverOptions {
   stackName: string;
   /** Base URL of the local respond server (no trailing slash). */
   respondUrl: string;
+  /** Put before every table's name, so several stacks can share one DynamoDB (tests). @default '' */
+  tablePrefix?: string;
 }
 
 export class TemplateResolver {
   readonly stackName: string;
   private readonly respondUrl: string;
+  private readonly tablePrefix: string;
 
   constructor(
     readonly template: Template,
@@ -48,6 +51,7 @@ export class TemplateResolver {
   ) {
     this.stackName = options.stackName;
     this.respondUrl = options.respondUrl;
+    this.tablePrefix = options.tablePrefix ?? '';
   }
 
   resourcesOfType(type: string): [string, Resource][] {
@@ -58,7 +62,7 @@ export class TemplateResolver {
 
   tableName(logicalId: string): string {
     const explicit = this.template.Resources[logicalId]?.Properties?.TableName;
-    return typeof explicit === 'string' ? explicit : `${this.stackName}-${logicalId}`;
+    return `${this.tablePrefix}${typeof explicit === 'string' ? explicit : `${this.stackName}-${logicalId}`}`;
   }
 
   stateMachineName(logicalId: string): string {

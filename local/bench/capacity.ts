@@ -2,7 +2,7 @@
  * DynamoDB on-demand request units, computed from item sizes the way DynamoDB meters them:
  * a write costs ceil(size / 1 KB) WRU of the larger of the item before and after it; a read costs
  * ceil(size / 4 KB) RRU, half that when eventually consistent; a global secondary index whose entry is
- * added, changed or removed costs its own writes. dynalite does not meter index writes, so they are
+ * added, changed or removed costs its own writes. The local engine does not meter index writes, so they are
  * computed here from the before/after images the SDK recorder read around each write.
  */
 import type { IndexDef } from '#shared/tables.ts';

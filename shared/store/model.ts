@@ -36,6 +36,8 @@ export interface StoredRequest {
   fallback: FallbackPolicy;
   /** The validated request as the agent sent it (defaults applied). */
   request: ReviewRequest;
+  /** An approval's argument names in the order the agent sent them; a map's keys keep none (arg-order.ts). */
+  argOrder?: string[];
   /**
    * SHA-256 of the canonical request as the agent sent it: the idempotency key is bound to it, so the same
    * key with other content is refused instead of served this request's decision. Missing on older rows.

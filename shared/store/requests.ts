@@ -6,6 +6,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, paginateQuery, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Decision, Vote } from '../schemas/decision.ts';
 import { REQUESTS } from '../tables.ts';
+import { argOrderOf, withArgOrder } from './arg-order.ts';
 import type { RequestStatus, StoredRequest, WebhookRecord } from './model.ts';
 import { DEFAULT_PENDING_SHARDS, pendingKey, pendingKeys } from './pending-shards.ts';
 import { queryItems } from './query.ts';
@@ -61,7 +62,7 @@ export class RequestStore {
   /** Strongly consistent: callers decide on what they read. */
   async get(requestId: string): Promise<StoredRequest | undefined> {
     const out = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [REQUESTS.partitionKey]: requestId }, ConsistentRead: true }));
-    return out.Item as StoredRequest | undefined;
+    return withArgOrder(out.Item as StoredRequest | undefined);
   }
 
   /**
@@ -72,7 +73,7 @@ export class RequestStore {
     return {
       Put: {
         TableName: this.tableName,
-        Item: row.pendingGroup === undefined ? row : { ...row, pendingGroup: pendingKey(row.pendingGroup, row.requestId, this.pendingShards) },
+        Item: { ...(row.pendingGroup === undefined ? row : { ...row, pendingGroup: pendingKey(row.pendingGroup, row.requestId, this.pendingShards) }), ...(argOrderOf(row.request) ? { argOrder: argOrderOf(row.request) } : {}) },
         ConditionExpression: 'attribute_not_exists(requestId) OR #status = :undeliverable',
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':undeliverable': 'UNDELIVERABLE' },
@@ -92,7 +93,7 @@ export class RequestStore {
       ReturnValues: 'ALL_NEW',
     });
     const out = await conditional(() => this.doc.send(update));
-    return out === false ? undefined : (out.Attributes as StoredRequest);
+    return out === false ? undefined : withArgOrder(out.Attributes as StoredRequest);
   }
 
   /**
@@ -202,7 +203,7 @@ export class RequestStore {
       ReturnValues: 'ALL_NEW',
     });
     const out = await conditional(() => this.doc.send(update));
-    if (out !== false) return out.Attributes as StoredRequest;
+    if (out !== false) return withArgOrder(out.Attributes as StoredRequest);
     // A row written before waiters existed has no map to add to.
     const first = new UpdateCommand({
       TableName: this.tableName,
@@ -214,7 +215,7 @@ export class RequestStore {
       ReturnValues: 'ALL_NEW',
     });
     const created = await conditional(() => this.doc.send(first));
-    return created === false ? undefined : (created.Attributes as StoredRequest);
+    return created === false ? undefined : withArgOrder(created.Attributes as StoredRequest);
   }
 
   /** A waiting execution ended on its own (stopped, failed): stop resuming it. */
@@ -375,7 +376,7 @@ export class RequestStore {
       ReturnValues: 'ALL_NEW',
     });
     const out = await conditional(() => this.doc.send(update));
-    return out === false ? undefined : (out.Attributes as StoredRequest);
+    return out === false ? undefined : withArgOrder(out.Attributes as StoredRequest);
   }
 
   /** Record which tier and round were emailed; ignored if the request has moved on meanwhile. */
@@ -430,7 +431,7 @@ export class RequestStore {
   /** A respondent's open in-app requests, oldest first (sparse index; a row leaves it when it ends). */
   async pendingByRespondent(respondentId: string, limit = 100): Promise<StoredRequest[]> {
     const { name, partitionKey } = REQUESTS.respondentIndex;
-    return queryItems<StoredRequest>(
+    return (await queryItems<StoredRequest>(
       this.doc,
       {
         TableName: this.tableName,
@@ -443,7 +444,7 @@ export class RequestStore {
         ScanIndexForward: true,
       },
       limit,
-    );
+    )).map(withArgOrder);
   }
 
   /** Final rows of a group whose executions have not all been told yet (a resume a crash left undone). */
@@ -477,7 +478,7 @@ export class RequestStore {
         ),
       ),
     );
-    const merged = shards.flat().sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.requestId < b.requestId ? -1 : 1));
+    const merged = shards.flat().map(withArgOrder).sort((a, b) => (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.requestId < b.requestId ? -1 : 1));
     return options.limit === undefined ? merged : merged.slice(0, options.limit);
   }
 

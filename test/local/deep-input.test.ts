@@ -21,7 +21,7 @@ const objects = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)
 const arrays = (depth: number) => `${'['.repeat(depth)}1${']'.repeat(depth)}`;
 
 const INPUTS: [string, string][] = [
-  // dynalite's validation overflowed on this one, inside its request handler: the process died.
+  // dynalite (the DynamoDB stand-in before DynamoDB Local) overflowed on this one inside its request handler: the process died.
   ['objects-1000', objects(1_000)],
   ['objects-2000', objects(2_000)],
   ['arrays-5000', arrays(5_000)],

@@ -1,7 +1,7 @@
 /**
  * finalizeDecision tells the execution the decider saw waiting while it reads the final row again, then
  * sends to whatever changed meanwhile: a task token replaced by a retried wait, a waiter added. Against
- * dynalite, with a Step Functions client that records every SendTaskSuccess and refuses replaced tokens.
+ * DynamoDB Local, with a Step Functions client that records every SendTaskSuccess and refuses replaced tokens.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SFNClient } from '@aws-sdk/client-sfn';

@@ -1,5 +1,5 @@
 /**
- * The data access the handlers and the report CLI use, against dynalite: the pending queue oldest first,
+ * The data access the handlers and the report CLI use, against DynamoDB Local: the pending queue oldest first,
  * first decision wins (written with its final event in one transaction), and the decision log's analyst
  * queries (by agent, action type, time window).
  */
@@ -139,5 +139,24 @@ describe('decision log', () => {
     expect(events.filter((e) => e.event === 'notified')).toHaveLength(40);
     expect(events.filter((e) => e.event === 'decided')).toHaveLength(1);
     expect(new Set(events.map((e) => e.eventKey)).size).toBe(41);
+  });
+});
+
+describe('argument order', () => {
+  it('reads an approval’s arguments, and its Decision’s, in the order the agent sent them (a DynamoDB map keeps none)', async () => {
+    const args = { zeta: 1, order_id: 'O-1', amount_usd: 5, b: true, phone: '+1', priority: 2, a: 'x' };
+    const row = { ...pending('r-arg-order', '2025-06-03T10:00:00.000Z', 'ordered'), request: { ...pending('x', 'x').request, action: { name: 'refund', args } } } as StoredRequest;
+    expect(await create(row)).toBe(true);
+    const names = Object.keys(args);
+    expect(Object.keys(((await requests.get('r-arg-order'))!.request as { action: { args: object } }).action.args)).toEqual(names);
+    const [queued] = await requests.pendingByGroup('ordered');
+    expect(Object.keys((queued!.request as { action: { args: object } }).action.args)).toEqual(names);
+
+    const approvedArgs = { ...args, amount_usd: 4 };
+    const decision = { requestId: 'r-arg-order', kind: 'approval', outcome: 'modified', tier: 1, requestedAt: '2025-06-03T10:00:00.000Z', latencyMs: 60_000, decidedBy: 'lead@example.com', decidedAt: '2025-06-03T10:01:00.000Z', proposedArgs: args, approvedArgs } as Decision;
+    expect(await finish('r-arg-order', { status: 'DECIDED', decision, at: decision.decidedAt })).toBeTruthy();
+    const decided = (await requests.get('r-arg-order'))!;
+    expect(Object.keys(decided.decision!.proposedArgs!)).toEqual(names);
+    expect(Object.keys(decided.decision!.approvedArgs!)).toEqual(names);
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The route, request, respond and conclude functions against real local DynamoDB (dynalite) and SES
+ * The route, request, respond and conclude functions against real local DynamoDB (DynamoDB Local) and SES
  * (aws-ses-v2-local). Step Functions, the Scheduler and Secrets Manager are captured with
  * aws-sdk-client-mock. Every log line written during the run is captured and checked for task tokens.
  */

@@ -1,5 +1,5 @@
 /**
- * The outcome notice against real DynamoDB (dynalite) and SES (aws-ses-v2-local): once per request end,
+ * The outcome notice against real DynamoDB (DynamoDB Local) and SES (aws-ses-v2-local): once per request end,
  * however often it is attempted, even at the same time; never to the decider; off when configured so.
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';

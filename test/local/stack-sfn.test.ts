@@ -208,6 +208,40 @@ describe('local Step Functions API', () => {
     await sfn.send(new StopExecutionCommand({ executionArn: first.executionArn }));
   });
 
+  it('answers SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat for unknown, finished, timed-out and stopped tasks as AWS documents', async () => {
+    // TaskTimedOut: "the task token has either expired or the task associated with the token has already been closed";
+    // InvalidToken: a token Step Functions never issued. (TaskDoesNotExist is an activity's: "the activity does not exist".)
+    const answers = (taskToken: string) =>
+      Promise.all([
+        errorName(sfn.send(new SendTaskSuccessCommand({ taskToken, output: '{}' }))),
+        errorName(sfn.send(new SendTaskFailureCommand({ taskToken, error: 'E', cause: 'c' }))),
+        errorName(sfn.send(new SendTaskHeartbeatCommand({ taskToken }))),
+      ]);
+    expect(await answers('not-a-token')).toEqual(['InvalidToken', 'InvalidToken', 'InvalidToken']);
+
+    const input = JSON.stringify({ case: 'finished' });
+    const { executionArn: finishedArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: machines[0]!.arn, name: 'contract-finished', input }));
+    const finishedToken = await tokenOf(finishedArn!);
+    // Output that is not JSON: InvalidOutput, and the task stays open.
+    expect(await errorName(sfn.send(new SendTaskSuccessCommand({ taskToken: finishedToken, output: '{not json' })))).toBe('InvalidOutput');
+    await sfn.send(new SendTaskHeartbeatCommand({ taskToken: finishedToken }));
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: finishedToken, output: '{}' }));
+    expect((await finished(finishedArn!)).status).toBe('SUCCEEDED');
+    expect(await answers(finishedToken)).toEqual(['TaskTimedOut', 'TaskTimedOut', 'TaskTimedOut']);
+    // A closed execution's name is taken, even for the same input (only a running one answers idempotently).
+    expect(await errorName(sfn.send(new StartExecutionCommand({ stateMachineArn: machines[0]!.arn, name: 'contract-finished', input })))).toBe('ExecutionAlreadyExists');
+
+    const { executionArn: timedOutArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: machines[1]!.arn, input: '{}' }));
+    const timedOutToken = await tokenOf(timedOutArn!);
+    await finished(timedOutArn!);
+    expect(await answers(timedOutToken)).toEqual(['TaskTimedOut', 'TaskTimedOut', 'TaskTimedOut']);
+
+    const { executionArn: stoppedArn } = await sfn.send(new StartExecutionCommand({ stateMachineArn: machines[0]!.arn, input: '{}' }));
+    const stoppedToken = await tokenOf(stoppedArn!);
+    await sfn.send(new StopExecutionCommand({ executionArn: stoppedArn }));
+    expect(await answers(stoppedToken)).toEqual(['TaskTimedOut', 'TaskTimedOut', 'TaskTimedOut']);
+  });
+
   it('lists executions newest first, with a status filter and pages', async () => {
     const all = await sfn.send(new ListExecutionsCommand({ stateMachineArn: machines[0]!.arn }));
     expect(all.executions!.length).toBeGreaterThanOrEqual(5);

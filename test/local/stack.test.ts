@@ -1,6 +1,6 @@
 /**
  * The whole local stack, as `npm start` runs it: the synthesized state machine on the local Step Functions
- * API, the real handlers, dynalite, aws-ses-v2-local and the respond server. Requests go in through the SDK,
+ * API, the real handlers, DynamoDB Local, aws-ses-v2-local and the respond server. Requests go in through the SDK,
  * decisions come back through a real HTTP POST to the link in the email.
  */
 import { existsSync, readFileSync } from 'node:fs';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEMO_REQUEST } from '#local/demo-agent.ts';
 import { startTestStack, type TestStack } from '../support/local-stack.ts';
 
-/** Every file and directory under `dir`, except inside dynalite's LevelDB directory (its own files). */
+/** Every file and directory under `dir`, except inside DynamoDB Local's database directory (its own files). */
 function walk(dir: string, root = dir): { path: string; mode: number; directory: boolean }[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);

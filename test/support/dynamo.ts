@@ -1,14 +1,11 @@
 /**
- * A throwaway DynamoDB for tests: the local stack's dynalite (with transactions) on a free port, in memory,
- * with both tables created from shared/tables.ts (same keys and indexes as the stack).
+ * Throwaway tables for tests on the run's DynamoDB Local (dynamo-engine.ts): both tables created from
+ * shared/tables.ts (same keys and indexes as the stack) under names no other test uses, deleted by stop().
  */
-import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, ScanCommand, type AttributeDefinition, type AttributeValue, type GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DynamoDBClient, ScanCommand, type AttributeDefinition, type AttributeValue, type GlobalSecondaryIndex } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { createDynamoServer } from '#local/dynamodb.ts';
-import { keepIdleConnections } from '#local/http.ts';
 import { DECISION_LOG, DECISION_LOG_INDEXES, REQUESTS, REQUESTS_INDEXES, type IndexDef } from '#shared/tables.ts';
-
+import { sharedDynamoEndpoint, uniqueTablePrefix } from './dynamo-engine.ts';
 
 export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' } as const;
 export const TEST_REGION = 'us-east-1';
@@ -66,16 +63,11 @@ export async function createTables(client: DynamoDBClient, tables: { requests: s
   );
 }
 
-/** Start dynalite on 127.0.0.1 with a free port and create the requests table and the decision log. */
-export async function startDynamo(tables = { requests: 'hitl-requests', decisions: 'hitl-decisions' }): Promise<LocalDynamo> {
-  const server = createDynamoServer(undefined);
-  keepIdleConnections(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+/** Create the requests table and the decision log (their names prefixed with one of this test's own). */
+export async function startDynamo(names = { requests: 'hitl-requests', decisions: 'hitl-decisions' }): Promise<LocalDynamo> {
+  const endpoint = sharedDynamoEndpoint();
+  const prefix = uniqueTablePrefix();
+  const tables = { requests: `${prefix}${names.requests}`, decisions: `${prefix}${names.decisions}` };
   const client = new DynamoDBClient({ endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS });
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   await createTables(client, tables);
@@ -97,8 +89,8 @@ export async function startDynamo(tables = { requests: 'hitl-requests', decision
       return items.sort((a, b) => key(a).localeCompare(key(b)));
     },
     async stop() {
+      for (const TableName of Object.values(tables)) await client.send(new DeleteTableCommand({ TableName }));
       client.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

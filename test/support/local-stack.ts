@@ -14,13 +14,14 @@
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DescribeExecutionCommand, type DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import type { Clock } from '#local/clock.ts';
 import { deriveRequestId } from '#shared/review/admission.ts';
 import type { StoredEmail } from '#local/ses.ts';
 import { REPO_ROOT, startLocalStack, type LocalStack, type LocalStackOptions, type Ports } from '#local/stack.ts';
 import { pollUntil } from '#local/bench/stats.ts';
+import { sharedDynamoEndpoint } from './dynamo-engine.ts';
 
 export interface TestStackOptions {
   /** Reuse a state directory (a restart); default a new temporary one, removed by `stop({ keepState: false })`. */
@@ -38,6 +39,11 @@ export interface TestStackOptions {
   amendTemplate?: LocalStackOptions['amendTemplate'];
   /** Local-only HTTP and file targets for the decision events. */
   forwardEvents?: LocalStackOptions['forwardEvents'];
+  /**
+   * Start the stack's own DynamoDB Local in its state directory, as `npm start` does; by default the stack
+   * uses the run's one engine, its tables named after its state directory (the same again on restart).
+   */
+  ownDynamodb?: boolean;
 }
 
 export interface TestStack extends LocalStack {
@@ -88,6 +94,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     eventRetryDelayMs: 0,
     amendTemplate: options.amendTemplate,
     forwardEvents: options.forwardEvents,
+    ...(options.ownDynamodb ? {} : { dynamodb: { endpoint: sharedDynamoEndpoint(), tablePrefix: `s${createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 10)}-` } }),
     functionLogLevel: options.functionLogLevel ?? 'ERROR',
     env: options.env,
     log: options.log,

@@ -1,5 +1,5 @@
 /**
- * The requests table and the decision log on a throwaway dynalite, with the Ledger the handlers write through,
+ * The requests table and the decision log on throwaway tables of the run's DynamoDB Local, with the Ledger the handlers write through,
  * and a pending billing request row to start from.
  */
 import { parseReviewRequest } from '#shared/schemas/review-request.ts';
